@@ -1,0 +1,2 @@
+def area(radius: float) -> float:
+    return pi * radius ** 2  # expect: FCR001

@@ -1,0 +1,4 @@
+def describe(flag: bool) -> None:
+    if flag:
+        message = "on"
+    print(message)  # expect: FCR002

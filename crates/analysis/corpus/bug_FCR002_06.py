@@ -1,0 +1,7 @@
+def read_config(path: str) -> str:
+    with open(path) as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            setting = line.strip()
+    return setting  # expect: FCR002

@@ -1,0 +1,5 @@
+def greet(name: str, greeting: str) -> str:
+    return f"{greeting}, {name}"
+
+
+print(greet("Ada"))  # expect: FCR003

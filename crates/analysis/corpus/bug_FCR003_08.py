@@ -1,0 +1,6 @@
+def log(message: str) -> None:
+    print(message)
+
+
+def run() -> None:
+    log("start", "now")  # expect: FCR003

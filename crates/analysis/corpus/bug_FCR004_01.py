@@ -1,0 +1,5 @@
+def repeat(text: str, times: int) -> str:
+    return text * times
+
+
+print(repeat("ab", "3"))  # expect: FCR004

@@ -1,0 +1,2 @@
+def count(n: int) -> int:
+    return len(n)  # expect: FCR004

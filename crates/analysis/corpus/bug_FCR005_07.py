@@ -1,0 +1,2 @@
+def banner(title: str, width: float) -> str:
+    return title * width  # expect: FCR005

@@ -1,0 +1,2 @@
+def keys(config: dict[str, int]) -> list[str]:
+    return list(config.iterkeys())  # expect: FCR006

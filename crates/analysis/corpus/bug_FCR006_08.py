@@ -1,0 +1,5 @@
+import os
+
+
+def home() -> str:
+    return os.getenv("HOME").lower()  # expect: FCR006

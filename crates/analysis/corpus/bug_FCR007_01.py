@@ -1,0 +1,3 @@
+def total(values: list[int]) -> int:
+    count = len(values)
+    return count(values)  # expect: FCR007

@@ -1,0 +1,2 @@
+def shout(name: str) -> str:
+    return name().upper()  # expect: FCR007

@@ -1,0 +1,2 @@
+def first(items: list[str]) -> str:
+    return items(0)  # expect: FCR007

@@ -1,0 +1,2 @@
+def ratio(a: int, b: int) -> int:
+    return a / b  # expect: FCR008

@@ -1,0 +1,2 @@
+def names(rows: list[str]) -> list[str]:
+    return ", ".join(rows)  # expect: FCR008

@@ -1,0 +1,3 @@
+def check(x: int) -> bool:
+    return x > 0
+    print("checked")  # expect: FCR009

@@ -1,0 +1,2 @@
+def ok(status: int) -> bool:
+    return status is 200  # expect: FCR011

@@ -1,0 +1,4 @@
+def changed(value: int) -> bool:
+    if value is not 0:  # expect: FCR011
+        return True
+    return False

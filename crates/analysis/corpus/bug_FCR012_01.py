@@ -1,0 +1,10 @@
+import asyncio
+
+
+async def save(record: str) -> None:
+    await asyncio.sleep(0)
+    print(record)
+
+
+async def main() -> None:
+    save("a")  # expect: FCR012

@@ -1,0 +1,7 @@
+async def fetch(url: str) -> str:
+    return url
+
+
+async def crawl(urls: list[str]) -> None:
+    for url in urls:
+        fetch(url)  # expect: FCR012

@@ -1,0 +1,5 @@
+import json as j  # expect: FCR013
+
+
+def text() -> str:
+    return "{}"

@@ -1,0 +1,5 @@
+def last(items: list[str]) -> str:
+    item = ""
+    for item in items:
+        pass
+    return item

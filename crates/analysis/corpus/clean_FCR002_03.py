@@ -1,0 +1,10 @@
+import json
+
+
+def parse(text: str) -> dict:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        print("bad input")
+        data = {}
+    return data

@@ -1,0 +1,5 @@
+def describe(flag: bool) -> None:
+    message = "off"
+    if flag:
+        message = "on"
+    print(message)

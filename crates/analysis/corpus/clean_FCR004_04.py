@@ -1,0 +1,5 @@
+import math
+
+
+def root(text: str) -> float:
+    return math.sqrt(float(text))

@@ -1,0 +1,2 @@
+def ratio(done: int, text: str) -> float:
+    return done / int(text)

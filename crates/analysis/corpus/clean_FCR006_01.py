@@ -1,0 +1,6 @@
+class User:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def greet(self) -> str:
+        return "Hi " + self.name

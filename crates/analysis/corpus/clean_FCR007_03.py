@@ -1,0 +1,7 @@
+class Config:
+    def __init__(self) -> None:
+        self.debug = False
+
+
+def check(config: Config) -> bool:
+    return config.debug

@@ -1,0 +1,2 @@
+def build(parts: dict[str, int]) -> int:
+    return parts["a"]

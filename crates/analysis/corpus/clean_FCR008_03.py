@@ -1,0 +1,4 @@
+def title(text: str) -> str:
+    if not text:
+        return ""
+    return text.title()

@@ -1,0 +1,2 @@
+def names(rows: list[str]) -> str:
+    return ", ".join(rows)

@@ -1,0 +1,3 @@
+def check(x: int) -> bool:
+    print("checked")
+    return x > 0

@@ -1,0 +1,3 @@
+def fail(reason: str) -> None:
+    print("failing")
+    raise ValueError(reason)

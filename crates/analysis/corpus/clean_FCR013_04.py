@@ -1,0 +1,4 @@
+def load(path: str) -> str:
+    import io
+    with io.open(path) as handle:
+        return handle.read()

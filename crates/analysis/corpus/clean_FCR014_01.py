@@ -1,0 +1,3 @@
+def compute(items: list[int]) -> int:
+    result = sum(items)
+    return result

@@ -1,0 +1,171 @@
+//! Code review for Python: finds bugs a type checker would, and stays quiet where it is unsure.
+//!
+//! A review runs four passes over each file:
+//!
+//! 1. **Parse** with `ruff_python_parser`. A syntax error becomes a finding (rule `FCR000`)
+//!    and the other passes are skipped for that file.
+//! 2. **Names** ([`semantic`](crate::semantic)): `ruff_python_semantic`'s model of scopes and
+//!    bindings, driven over the module, gives undefined names, unused imports and unused locals.
+//! 3. **Types** ([`infer`](crate::infer)): a flow-sensitive inference pass of our own over
+//!    literals, annotations, builtins and common standard-library signatures, the file's
+//!    functions, methods and classes, with narrowing on `isinstance` and `None` checks. It
+//!    reports wrong calls, type mismatches, unknown attributes, unbound and unreachable code.
+//! 4. **Syntax rules** ([`rules`](crate::rules)): mutable defaults, `is` with a literal, bare
+//!    `except:`.
+//!
+//! Every rule lives in its own file under `rules/`, documented there; [`Rule`] lists them
+//! with their stable codes.
+//!
+//! ```
+//! use ferrocodex_analysis::{review_source, Rule};
+//!
+//! let findings = review_source("def f(x: int) -> int:\n    return x + \"1\"\n");
+//! assert_eq!(findings[0].rule, Rule::UnsupportedOperand);
+//! assert_eq!(findings[0].start.line, 2);
+//! ```
+//!
+//! [`review_paths`] walks files and folders (respecting `.gitignore`) on a thread pool;
+//! [`output`] renders a [`Report`] as text, JSON or SARIF 2.1.0.
+
+mod builtin_attrs;
+mod files;
+mod finding;
+mod infer;
+mod model;
+pub mod output;
+mod rules;
+mod semantic;
+mod source;
+mod stdlib;
+mod types;
+
+use std::path::{Path, PathBuf};
+
+pub use files::{collect_files, ReviewOptions, SkipReason, MAX_FILE_BYTES};
+pub use finding::{Finding, Position, Rule, Severity};
+pub use source::code_frame;
+
+use finding::RawFinding;
+
+/// The findings of one file, in source order.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileReview {
+    pub path: PathBuf,
+    pub findings: Vec<Finding>,
+    /// Lines in the file (for throughput figures).
+    pub lines: usize,
+    /// The file's text, kept for code frames and explanations.
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// A file that was not reviewed, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: SkipReason,
+}
+
+/// The outcome of a review of many files.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Report {
+    pub files: Vec<FileReview>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Report {
+    pub fn finding_count(&self) -> usize {
+        self.files.iter().map(|f| f.findings.len()).sum()
+    }
+}
+
+/// Writes the model's explanation of a finding. Implemented by the binary over the local
+/// model; the analysis crate does not depend on the engine.
+pub trait Explainer: Sync {
+    /// A short explanation and suggested fix for `finding`, found in `source`.
+    fn explain(&self, finding: &Finding, source: &str) -> Result<String, String>;
+}
+
+/// Reviews one file's text (as module `module.py`, not a package `__init__`).
+pub fn review_source(source: &str) -> Vec<Finding> {
+    review_file_source(Path::new("module.py"), source)
+}
+
+/// Reviews one file's text; the path only decides whether it is a package `__init__.py`.
+pub fn review_file_source(path: &Path, source: &str) -> Vec<Finding> {
+    let raw = check(path, source);
+    let index = source::LineIndex::new(source);
+    let mut findings: Vec<Finding> = raw
+        .into_iter()
+        .map(|r| Finding {
+            rule: r.rule,
+            message: r.message,
+            start: index.position(r.start),
+            end: index.position(r.end.max(r.start)),
+            offset: (r.start, r.end),
+        })
+        .collect();
+    findings.sort_by_key(|f| (f.start, f.rule));
+    findings.dedup_by(|a, b| a.start == b.start && a.rule == b.rule);
+    findings
+}
+
+fn check(path: &Path, source: &str) -> Vec<RawFinding> {
+    let parsed = match ruff_python_parser::parse_module(source) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let message = format!("Syntax error: {}", error.error);
+            return vec![RawFinding::new(Rule::SyntaxError, message, error.location)];
+        }
+    };
+    let module = parsed.syntax();
+    let is_init = path.file_name().is_some_and(|n| n == "__init__.py");
+    let mut out = Vec::new();
+    semantic::check_names(module, source, is_init, &mut out);
+    infer::check_types(module, &mut out);
+    rules::check_syntax(module, &mut out);
+    out
+}
+
+/// Reviews files and folders on `options.threads` threads.
+pub fn review_paths(paths: &[PathBuf], options: &ReviewOptions) -> Report {
+    use rayon::prelude::*;
+    let (files, mut skipped) = collect_files(paths, options);
+    // Deeply nested code (long operator chains in generated files) recurses deeply in the
+    // parser and the passes: give each worker a large stack.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.max(1))
+        .stack_size(256 << 20)
+        .build();
+    let run = |files: &[PathBuf]| -> Vec<Result<FileReview, Skipped>> {
+        files.par_iter().map(|path| review_one(path)).collect()
+    };
+    let results = match pool {
+        Ok(pool) => pool.install(|| run(&files)),
+        Err(_) => files.iter().map(|p| review_one(p)).collect(),
+    };
+    let mut report = Report::default();
+    for r in results {
+        match r {
+            Ok(review) => report.files.push(review),
+            Err(skip) => skipped.push(skip),
+        }
+    }
+    report.skipped = skipped;
+    report
+}
+
+fn review_one(path: &Path) -> Result<FileReview, Skipped> {
+    let source = files::read_source(path).map_err(|reason| Skipped {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let findings = review_file_source(path, &source);
+    let lines = source.lines().count();
+    Ok(FileReview {
+        path: path.to_path_buf(),
+        findings,
+        lines,
+        source,
+    })
+}

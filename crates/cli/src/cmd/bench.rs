@@ -1,0 +1,105 @@
+//! `ferrocodex bench`: prefill and decode speed, load time and peak memory of the model.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use ferrocodex_engine::{LoadOptions, LogitsFor, Model, SeqInput};
+use serde::Serialize;
+
+use crate::runtime::peak_rss_bytes;
+use crate::GlobalOpts;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Prompt tokens processed in one prefill (pp).
+    #[arg(long, default_value_t = 512)]
+    pub prefill_tokens: usize,
+    /// Tokens decoded one at a time (tg).
+    #[arg(long, default_value_t = 128)]
+    pub decode_tokens: usize,
+    /// Tokens already in the context before decoding starts (decode at depth).
+    #[arg(long, default_value_t = 8)]
+    pub depth: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    model: String,
+    threads: usize,
+    prefill_tokens: usize,
+    prefill_tokens_per_s: f64,
+    decode_tokens: usize,
+    decode_depth: usize,
+    decode_tokens_per_s: f64,
+    load_s: f64,
+    peak_rss_bytes: u64,
+}
+
+/// Deterministic token ids for benchmarking: a code text tokenized and repeated to length.
+fn bench_tokens(model: &Model, n: usize) -> anyhow::Result<Vec<u32>> {
+    let text = "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n";
+    let tok = model.tokenizer();
+    let mut ids = tok.encode(text, tok.add_bos())?;
+    let body = tok.encode(text, false)?;
+    while ids.len() < n {
+        ids.extend_from_slice(&body);
+    }
+    ids.truncate(n);
+    Ok(ids)
+}
+
+pub fn run(args: BenchArgs, global: &GlobalOpts) -> anyhow::Result<()> {
+    let path = ferrocodex_models::resolve_model(global.model.as_deref())?;
+    let opts = LoadOptions { threads: global.threads };
+    // The first load warms the page cache; the second is the warm load time reported.
+    drop(Model::load(&path, &opts).with_context(|| format!("cannot load {}", path.display()))?);
+    let t0 = Instant::now();
+    let model = Model::load(&path, &opts)?;
+    let load_s = t0.elapsed().as_secs_f64();
+
+    // Prefill: one sequence of `prefill_tokens` tokens, logits for the last.
+    let ids = bench_tokens(&model, args.prefill_tokens.max(args.depth).max(1))?;
+    let mut cache = model.new_cache(args.prefill_tokens.max(args.depth + args.decode_tokens) + 1);
+    let seq = cache.new_seq();
+    let t0 = Instant::now();
+    model.forward(&mut cache, &[SeqInput { seq, tokens: &ids[..args.prefill_tokens], logits: LogitsFor::Last }])?;
+    let prefill_s = t0.elapsed().as_secs_f64();
+    cache.free(seq);
+
+    // Decode: `depth` tokens of context, then greedy steps one token at a time.
+    let seq = cache.new_seq();
+    let logits = model.forward(&mut cache, &[SeqInput { seq, tokens: &ids[..args.depth.max(1)], logits: LogitsFor::Last }])?;
+    let mut next = ferrocodex_generate::argmax(logits.row(0));
+    let t0 = Instant::now();
+    for _ in 0..args.decode_tokens {
+        let l = model.forward(&mut cache, &[SeqInput { seq, tokens: &[next], logits: LogitsFor::Last }])?;
+        next = ferrocodex_generate::argmax(l.row(0));
+    }
+    let decode_s = t0.elapsed().as_secs_f64();
+
+    let report = Report {
+        model: path.display().to_string(),
+        threads: model.threads(),
+        prefill_tokens: args.prefill_tokens,
+        prefill_tokens_per_s: args.prefill_tokens as f64 / prefill_s,
+        decode_tokens: args.decode_tokens,
+        decode_depth: args.depth.max(1),
+        decode_tokens_per_s: args.decode_tokens as f64 / decode_s,
+        load_s,
+        peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("model            {}", report.model);
+        println!("threads          {}", report.threads);
+        println!("prefill          {:.1} tokens/s ({} tokens)", report.prefill_tokens_per_s, report.prefill_tokens);
+        println!("decode           {:.1} tokens/s ({} tokens at depth {})", report.decode_tokens_per_s, report.decode_tokens, report.decode_depth);
+        println!("warm load        {:.3} s", report.load_s);
+        println!("peak RSS         {:.1} MB", report.peak_rss_bytes as f64 / 1e6);
+    }
+    Ok(())
+}

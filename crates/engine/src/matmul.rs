@@ -1,0 +1,86 @@
+//! Matrix × activations on the thread pool: `out[t][r] = W[r] · x[t]`.
+//!
+//! The activations are first converted to the format the weight type's dot product consumes
+//! (8-bit blocks for quantized weights, as the reference does), once per call. Rows of W are
+//! split among threads; each thread walks its rows in small blocks against tiles of tokens, so
+//! a block of weight rows is read from memory once and reused from cache for every token.
+//! In decode (one token) this is a pure stream over the weights — the memory-bound case.
+
+use ferrocodex_quant::{quantize_row, vec_dot_many, vec_dot_type};
+use rayon::prelude::*;
+
+use crate::weights::QMatrix;
+
+/// Weight rows per `vec_dot_many` call.
+const ROW_BLOCK: usize = 4;
+/// Tokens per `vec_dot_many` call.
+const TOKEN_TILE: usize = 16;
+
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: every task writes a disjoint set of output elements (its own rows).
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+/// Reusable buffer for the converted activations.
+#[derive(Default)]
+pub struct Scratch {
+    xq: Vec<u8>,
+}
+
+/// `out` (n × w.rows, token-major) ← x (n × w.cols, token-major) · Wᵀ.
+pub fn matmul(pool: &rayon::ThreadPool, w: &QMatrix, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
+    let cols = w.cols;
+    let rows = w.rows;
+    assert_eq!(x.len(), n * cols);
+    assert_eq!(out.len(), n * rows);
+    let act_type = vec_dot_type(w.dtype);
+    let row_q = act_type.bytes_for(cols as u64).expect("row length checked at load") as usize;
+    scratch.xq.resize(n * row_q, 0);
+    for t in 0..n {
+        quantize_row(act_type, &x[t * cols..(t + 1) * cols], &mut scratch.xq[t * row_q..(t + 1) * row_q]);
+    }
+    let xq = &scratch.xq[..];
+
+    let threads = pool.current_num_threads().max(1);
+    // Enough chunks to balance load, few enough that per-task overhead stays negligible.
+    let target_chunks = threads * 8;
+    let chunk = (rows.div_ceil(target_chunks)).div_ceil(ROW_BLOCK) * ROW_BLOCK;
+    let chunk = chunk.max(ROW_BLOCK);
+    let n_chunks = rows.div_ceil(chunk);
+    let out_ptr = SendPtr(out.as_mut_ptr());
+    let dtype = w.dtype;
+
+    let work = |c: usize| {
+        let out_ptr = out_ptr;
+        let r_start = c * chunk;
+        let r_end = (r_start + chunk).min(rows);
+        let mut tmp = [0f32; ROW_BLOCK * TOKEN_TILE];
+        let mut t0 = 0;
+        while t0 < n {
+            let tn = (n - t0).min(TOKEN_TILE);
+            let a = &xq[t0 * row_q..(t0 + tn) * row_q];
+            let mut r0 = r_start;
+            while r0 < r_end {
+                let rn = (r_end - r0).min(ROW_BLOCK);
+                let wd = w.rows_data(r0, r0 + rn);
+                vec_dot_many(dtype, cols, wd, rn, a, tn, &mut tmp[..rn * tn]);
+                for ri in 0..rn {
+                    for ti in 0..tn {
+                        // SAFETY: (t0 + ti, r0 + ri) is inside `out` and only this task owns row r0 + ri.
+                        unsafe {
+                            *out_ptr.0.add((t0 + ti) * rows + r0 + ri) = tmp[ri * tn + ti];
+                        }
+                    }
+                }
+                r0 += rn;
+            }
+            t0 += tn;
+        }
+    };
+    if n_chunks == 1 || threads == 1 {
+        (0..n_chunks).for_each(work);
+    } else {
+        pool.install(|| (0..n_chunks).into_par_iter().for_each(work));
+    }
+}

@@ -1,0 +1,441 @@
+//! The model: configuration, weights, tokenizer, and the forward pass of one configurable
+//! decoder block over a batch of sequences.
+//!
+//! Data flow of [`Model::forward`] for a batch of N tokens (from any number of sequences, each
+//! at its own position):
+//!
+//! ```text
+//! x[N, d]      = embed(tokens) (· √d for Gemma)
+//! per layer:
+//!   h          = norm(x)                                  attn_norm (RMS or Layer)
+//!   q[N, H·hd] = h·Wqᵀ (+bq)   k, v[N, Hkv·hd] likewise   (per-head RMSNorm of q, k for Gemma)
+//!   q, k       = rope(q, k, pos)                          append k, v to the sequence's cache
+//!   a[N, H·hd] = softmax(q·Kᵀ·scale + causal/window mask)·V   (per head; Hkv heads shared)
+//!   x         += post_norm(a·Woᵀ (+bo))
+//!   h          = norm(x)                                  ffn_norm
+//!   x         += post_norm(down(act(gate(h)) · up(h)))    or down(act(up(h))) without a gate
+//! logits       = norm(x)·Woutᵀ                            only for the rows asked for
+//! ```
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ferrocodex_gguf::GgufFile;
+use ferrocodex_tokenizer::Tokenizer;
+use half::f16;
+use rayon::prelude::*;
+
+use crate::config::{Activation, ModelConfig, NormKind, RopeLayout};
+use crate::kv::{KvCache, SeqId};
+use crate::matmul::{matmul, Scratch};
+use crate::ops;
+use crate::weights::Weights;
+use crate::EngineError;
+
+/// Which positions of a sequence's new tokens need logits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogitsFor {
+    None,
+    Last,
+    All,
+}
+
+/// New tokens for one sequence.
+#[derive(Clone, Copy, Debug)]
+pub struct SeqInput<'a> {
+    pub seq: SeqId,
+    pub tokens: &'a [u32],
+    pub logits: LogitsFor,
+}
+
+/// Logits rows produced by a forward pass, in batch order: for each input in turn, a row for
+/// each position it asked for.
+pub struct Logits {
+    pub vocab: usize,
+    pub data: Vec<f32>,
+    /// (input index, token index within that input) of each row.
+    pub rows: Vec<(usize, usize)>,
+}
+
+impl Logits {
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.vocab..(i + 1) * self.vocab]
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The row for token `tok` of input `input`, if it was asked for.
+    pub fn find(&self, input: usize, tok: usize) -> Option<&[f32]> {
+        self.rows.iter().position(|&r| r == (input, tok)).map(|i| self.row(i))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Worker threads for the forward pass (default: the machine's available parallelism).
+    pub threads: Option<usize>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { threads: None }
+    }
+}
+
+/// Most tokens processed in one internal pass; longer inputs are prefilled in chunks.
+pub const MAX_BATCH_TOKENS: usize = 512;
+
+pub struct Model {
+    config: ModelConfig,
+    weights: Weights,
+    tokenizer: Arc<Tokenizer>,
+    file: GgufFile,
+    pool: rayon::ThreadPool,
+}
+
+impl Model {
+    /// Loads a GGUF model: validates the file, reads the configuration, maps the weights and
+    /// builds the tokenizer.
+    pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, EngineError> {
+        let file = GgufFile::open(path)?;
+        Self::from_gguf(file, opts)
+    }
+
+    pub fn from_gguf(file: GgufFile, opts: &LoadOptions) -> Result<Model, EngineError> {
+        let config = ModelConfig::from_gguf(&file)?;
+        let tokenizer = Tokenizer::from_gguf(&file).map_err(EngineError::Tokenizer)?;
+        if tokenizer.vocab_size() != config.vocab_size {
+            return Err(EngineError::Model(format!(
+                "the tokenizer has {} tokens but the model {}",
+                tokenizer.vocab_size(),
+                config.vocab_size
+            )));
+        }
+        let weights = Weights::load(&file, &config)?;
+        let threads = opts
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("ferrocodex-worker-{i}"))
+            .build()
+            .map_err(|e| EngineError::Model(format!("cannot start {threads} worker threads: {e}")))?;
+        Ok(Model {
+            config,
+            weights,
+            tokenizer: Arc::new(tokenizer),
+            file,
+            pool,
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    pub fn tokenizer(&self) -> &Arc<Tokenizer> {
+        &self.tokenizer
+    }
+
+    pub fn gguf(&self) -> &GgufFile {
+        &self.file
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// A KV cache whose sequences may hold up to `max_len` tokens (capped at the trained context).
+    pub fn new_cache(&self, max_len: usize) -> KvCache {
+        let c = &self.config;
+        KvCache::new(c.n_layer, c.kv_dim(), c.v_dim(), max_len.min(c.n_ctx_train))
+    }
+
+    /// Runs new tokens of one or more sequences through the model, appending them to their
+    /// cache slots, and returns the logits asked for. Inputs longer than [`MAX_BATCH_TOKENS`]
+    /// in total are processed in chunks.
+    pub fn forward(&self, cache: &mut KvCache, inputs: &[SeqInput]) -> Result<Logits, EngineError> {
+        // Validate everything before touching the cache, so an error leaves it unchanged.
+        for (i, inp) in inputs.iter().enumerate() {
+            if inputs[..i].iter().any(|o| o.seq == inp.seq) {
+                return Err(EngineError::Model(format!("sequence {} appears twice in one batch", inp.seq)));
+            }
+            cache.check_room(inp.seq, inp.tokens.len())?;
+            if let Some(&t) = inp.tokens.iter().find(|&&t| t as usize >= self.config.vocab_size) {
+                return Err(EngineError::BadToken {
+                    token: t,
+                    vocab: self.config.vocab_size,
+                });
+            }
+        }
+        let total: usize = inputs.iter().map(|i| i.tokens.len()).sum();
+        if total <= MAX_BATCH_TOKENS {
+            return self.forward_pass(cache, inputs);
+        }
+        // Chunked: split the inputs' tokens into passes of at most MAX_BATCH_TOKENS.
+        let mut out = Logits {
+            vocab: self.config.vocab_size,
+            data: Vec::new(),
+            rows: Vec::new(),
+        };
+        let mut done = vec![0usize; inputs.len()];
+        loop {
+            let mut budget = MAX_BATCH_TOKENS;
+            let mut pass = Vec::new();
+            let mut origin = Vec::new();
+            for (i, inp) in inputs.iter().enumerate() {
+                let left = inp.tokens.len() - done[i];
+                if left == 0 || budget == 0 {
+                    continue;
+                }
+                let take = left.min(budget);
+                budget -= take;
+                let is_end = done[i] + take == inp.tokens.len();
+                let logits = match inp.logits {
+                    LogitsFor::All => LogitsFor::All,
+                    LogitsFor::Last if is_end => LogitsFor::Last,
+                    _ => LogitsFor::None,
+                };
+                pass.push(SeqInput {
+                    seq: inp.seq,
+                    tokens: &inp.tokens[done[i]..done[i] + take],
+                    logits,
+                });
+                origin.push((i, done[i]));
+                done[i] += take;
+            }
+            if pass.is_empty() {
+                break;
+            }
+            let part = self.forward_pass(cache, &pass)?;
+            out.data.extend_from_slice(&part.data);
+            out.rows
+                .extend(part.rows.iter().map(|&(pi, t)| (origin[pi].0, origin[pi].1 + t)));
+        }
+        Ok(out)
+    }
+
+    fn forward_pass(&self, cache: &mut KvCache, inputs: &[SeqInput]) -> Result<Logits, EngineError> {
+        let c = &self.config;
+        let w = &self.weights;
+        let d = c.n_embd;
+        let hd = c.head_dim;
+        let hd_v = c.head_dim_v;
+        let qd = c.q_dim();
+        let kvd = c.kv_dim();
+        let vd = c.v_dim();
+
+        // Row bookkeeping: (sequence, position) of every token in the pass.
+        let mut row_seq = Vec::new();
+        let mut row_pos = Vec::new();
+        let mut want = Vec::new();
+        for (i, inp) in inputs.iter().enumerate() {
+            let start = cache.seq_len(inp.seq)?;
+            for (j, _) in inp.tokens.iter().enumerate() {
+                row_seq.push(inp.seq);
+                row_pos.push(start + j);
+                let wanted = match inp.logits {
+                    LogitsFor::All => true,
+                    LogitsFor::Last => j + 1 == inp.tokens.len(),
+                    LogitsFor::None => false,
+                };
+                if wanted {
+                    want.push((row_seq.len() - 1, (i, j)));
+                }
+            }
+        }
+        let n = row_seq.len();
+        let mut scratch = Scratch::default();
+
+        // x[N, d]: token embeddings.
+        let mut x = vec![0f32; n * d];
+        for (r, &tok) in inputs.iter().flat_map(|i| i.tokens).enumerate() {
+            let row = &mut x[r * d..(r + 1) * d];
+            w.token_embd.dequantize_row(tok as usize, row);
+            if let Some(s) = c.embed_scale {
+                row.iter_mut().for_each(|v| *v *= s);
+            }
+        }
+
+        let mut h = vec![0f32; n * d];
+        let mut q = vec![0f32; n * qd];
+        let mut k = vec![0f32; n * kvd];
+        let mut v = vec![0f32; n * vd];
+        let mut attn = vec![0f32; n * c.n_head * hd_v];
+        let mut o = vec![0f32; n * d];
+        let mut gate = vec![0f32; n * c.n_ff];
+        let mut up = vec![0f32; n * c.n_ff];
+        let mut angles = Vec::new();
+
+        for (l, lw) in w.layers.iter().enumerate() {
+            // --- attention ---
+            h.copy_from_slice(&x);
+            for row in h.chunks_exact_mut(d) {
+                self.norm(row, &lw.attn_norm, lw.attn_norm_b.as_deref());
+            }
+            matmul(&self.pool, &lw.wq, &h, n, &mut q, &mut scratch);
+            matmul(&self.pool, &lw.wk, &h, n, &mut k, &mut scratch);
+            matmul(&self.pool, &lw.wv, &h, n, &mut v, &mut scratch);
+            add_bias(&mut q, lw.bq.as_deref());
+            add_bias(&mut k, lw.bk.as_deref());
+            add_bias(&mut v, lw.bv.as_deref());
+            if let (Some(qn), Some(kn)) = (&lw.q_norm, &lw.k_norm) {
+                for head in q.chunks_exact_mut(hd) {
+                    ops::rms_norm(head, qn, c.norm_eps);
+                }
+                for head in k.chunks_exact_mut(hd) {
+                    ops::rms_norm(head, kn, c.norm_eps);
+                }
+            }
+            let swa = c.swa_layers[l];
+            let base = if swa { c.rope_base_swa } else { c.rope_base };
+            for r in 0..n {
+                ops::rope_angles(row_pos[r], c.rope_dim, base, c.rope_freq_scale, &mut angles);
+                let rope = |head: &mut [f32]| match c.rope_layout {
+                    RopeLayout::Halves => ops::rope_halves(&mut head[..c.rope_dim], &angles),
+                    RopeLayout::Adjacent => ops::rope_adjacent(&mut head[..c.rope_dim], &angles),
+                };
+                q[r * qd..(r + 1) * qd].chunks_exact_mut(hd).for_each(rope);
+                k[r * kvd..(r + 1) * kvd].chunks_exact_mut(hd).for_each(rope);
+            }
+            if let Some(s) = c.query_scale {
+                q.iter_mut().for_each(|v| *v *= s);
+            }
+            for r in 0..n {
+                cache.push(row_seq[r], l, &k[r * kvd..(r + 1) * kvd], &v[r * vd..(r + 1) * vd]);
+            }
+            let window = if swa { c.sliding_window } else { None };
+            self.attention(cache, l, &q, &row_seq, &row_pos, window, &mut attn);
+            matmul(&self.pool, &lw.wo, &attn, n, &mut o, &mut scratch);
+            add_bias(&mut o, lw.bo.as_deref());
+            if let Some(pn) = &lw.post_attn_norm {
+                for row in o.chunks_exact_mut(d) {
+                    ops::rms_norm(row, pn, c.norm_eps);
+                }
+            }
+            x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
+
+            // --- feed-forward ---
+            h.copy_from_slice(&x);
+            for row in h.chunks_exact_mut(d) {
+                self.norm(row, &lw.ffn_norm, lw.ffn_norm_b.as_deref());
+            }
+            let act = |v: f32| match c.activation {
+                Activation::Silu => ops::silu(v),
+                Activation::GeluTanh => ops::gelu(v),
+            };
+            matmul(&self.pool, &lw.w_up, &h, n, &mut up, &mut scratch);
+            add_bias(&mut up, lw.b_up.as_deref());
+            match &lw.w_gate {
+                Some(wg) => {
+                    matmul(&self.pool, wg, &h, n, &mut gate, &mut scratch);
+                    gate.iter_mut().zip(&up).for_each(|(g, u)| *g = act(*g) * u);
+                }
+                None => gate.iter_mut().zip(&up).for_each(|(g, u)| *g = act(*u)),
+            }
+            matmul(&self.pool, &lw.w_down, &gate, n, &mut o, &mut scratch);
+            add_bias(&mut o, lw.b_down.as_deref());
+            if let Some(pn) = &lw.post_ffn_norm {
+                for row in o.chunks_exact_mut(d) {
+                    ops::rms_norm(row, pn, c.norm_eps);
+                }
+            }
+            x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
+        }
+        for r in 0..n {
+            cache.advance(row_seq[r], 1);
+        }
+
+        // Logits only for the rows asked for.
+        let m = want.len();
+        let mut sel = vec![0f32; m * d];
+        for (i, &(r, _)) in want.iter().enumerate() {
+            let row = &mut sel[i * d..(i + 1) * d];
+            row.copy_from_slice(&x[r * d..(r + 1) * d]);
+            self.norm(row, &w.output_norm, w.output_norm_b.as_deref());
+        }
+        let mut data = vec![0f32; m * c.vocab_size];
+        if m > 0 {
+            matmul(&self.pool, &w.output, &sel, m, &mut data, &mut scratch);
+        }
+        Ok(Logits {
+            vocab: c.vocab_size,
+            data,
+            rows: want.into_iter().map(|(_, id)| id).collect(),
+        })
+    }
+
+    fn norm(&self, row: &mut [f32], w: &[f32], b: Option<&[f32]>) {
+        match self.config.norm {
+            NormKind::Rms => ops::rms_norm(row, w, self.config.norm_eps),
+            NormKind::Layer => ops::layer_norm(row, w, b, self.config.norm_eps),
+        }
+    }
+
+    /// Causal (and optionally sliding-window) attention of every row's query heads over its
+    /// own sequence's cached keys and values. Keys and values are half precision; the query
+    /// and the attention weights are rounded to half precision for the products, as the
+    /// reference does.
+    #[allow(clippy::too_many_arguments)]
+    fn attention(
+        &self,
+        cache: &KvCache,
+        layer: usize,
+        q: &[f32],
+        row_seq: &[SeqId],
+        row_pos: &[usize],
+        window: Option<usize>,
+        out: &mut [f32],
+    ) {
+        let c = &self.config;
+        let (hd, hd_v, n_head) = (c.head_dim, c.head_dim_v, c.n_head);
+        let kvd = c.kv_dim();
+        let vd = c.v_dim();
+        let group = n_head / c.n_head_kv;
+        let scale = if c.query_scale.is_some() { 1.0 } else { c.kq_scale };
+        let task = |(idx, out_head): (usize, &mut [f32])| {
+            let (r, h) = (idx / n_head, idx % n_head);
+            let pos = row_pos[r];
+            let (keys, values) = cache.layer(row_seq[r], layer);
+            let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
+            let kvh = h / group;
+            let qh: Vec<f16> = q[r * n_head * hd + h * hd..][..hd].iter().map(|&v| f16::from_f32(v)).collect();
+            let mut scores: Vec<f32> = (first..=pos)
+                .map(|j| {
+                    let kj = &keys[j * kvd + kvh * hd..][..hd];
+                    dot_f16(&qh, kj) * scale
+                })
+                .collect();
+            ops::softmax(&mut scores);
+            out_head.iter_mut().for_each(|v| *v = 0.0);
+            for (s, j) in scores.iter().zip(first..=pos) {
+                let p = f16::from_f32(*s).to_f32();
+                let vj = &values[j * vd + kvh * hd_v..][..hd_v];
+                for (o, &vv) in out_head.iter_mut().zip(vj) {
+                    *o += p * vv.to_f32();
+                }
+            }
+        };
+        if row_seq.len() * n_head == 1 {
+            out.chunks_exact_mut(hd_v).enumerate().for_each(task);
+        } else {
+            self.pool
+                .install(|| out.par_chunks_exact_mut(hd_v).enumerate().for_each(task));
+        }
+    }
+}
+
+fn add_bias(x: &mut [f32], b: Option<&[f32]>) {
+    if let Some(b) = b {
+        for row in x.chunks_exact_mut(b.len()) {
+            row.iter_mut().zip(b).for_each(|(v, bb)| *v += bb);
+        }
+    }
+}
+
+fn dot_f16(a: &[f16], b: &[f16]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x.to_f32() * y.to_f32()).sum()
+}

@@ -1,0 +1,700 @@
+//! AVX2 + FMA + F16C dot-product kernels: the hot loop of every matrix product.
+//!
+//! Each kernel computes the same integer maths as its scalar twin in [`crate::scalar`]: the
+//! quantized weights are unpacked to bytes, multiplied with the quantized activation bytes by
+//! `vpmaddubsw` (unsigned × signed bytes → i16 pair sums) and `vpmaddwd` (→ i32), and only a
+//! block's i32 sums are converted to float and scaled. Where weights are signed (Q8_0, Q4_0,
+//! Q5_0) the sign is moved onto the activation first (|w| · sign(w)·a), which needs activation
+//! quants in −127..=127 — what [`crate::quantize_row`] produces.
+//!
+//! Every kernel takes one weight row and `N` (1 to 4) activation rows: a weight block is
+//! loaded and unpacked once and used for all `N` rows. Each activation row's result goes
+//! through exactly the same operations whatever `N` is, so a row's dot product does not depend
+//! on how many rows were batched with it.
+
+#![allow(clippy::needless_range_loop)] // kernels index several per-row arrays in step
+
+use std::arch::x86_64::*;
+use std::sync::OnceLock;
+
+use crate::GgmlType;
+
+/// Whether this CPU can run the kernels (checked once).
+pub(crate) fn available() -> bool {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("f16c")
+    })
+}
+
+/// `out[r * a_rows + c] = dot(w row r, a row c)` for `t`, with lengths already checked by the
+/// caller: `w` holds `w_rows` rows of `t.bytes_for(n)` bytes, `a` holds `a_rows` rows in
+/// `vec_dot_type(t)`, `out.len() == w_rows * a_rows`.
+///
+/// # Safety
+/// [`available`] must be true, and the lengths must be as described.
+pub(crate) unsafe fn vec_dot_many(
+    t: GgmlType,
+    n: usize,
+    w: &[u8],
+    w_rows: usize,
+    a: &[u8],
+    a_rows: usize,
+    out: &mut [f32],
+) {
+    debug_assert_eq!(out.len(), w_rows * a_rows);
+    match t {
+        GgmlType::Q8_0 => rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_0 => rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q5_0 => rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_K => rows_q4_k(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::Q5_K => rows_q5_k(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::Q6_K => rows_q6_k(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::F32 => rows_f32(n, w, w_rows, a, a_rows, out),
+        GgmlType::F16 => rows_f16(n, w, w_rows, a, a_rows, out),
+        GgmlType::BF16 => rows_bf16(n, w, w_rows, a, a_rows, out),
+        _ => unreachable!("vec_dot_many: {t} is checked by the caller"),
+    }
+}
+
+/// Generates the driver that walks the weight rows and, for each, the activation rows in
+/// groups of up to four. The driver's `units` is the row length in the kernel's units
+/// (blocks, or elements for the float types); `$w_unit`/`$a_unit` are the bytes per unit.
+macro_rules! rows_driver {
+    ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr) => {
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn $name(
+            units: usize,
+            w: &[u8],
+            w_rows: usize,
+            a: &[u8],
+            a_rows: usize,
+            out: &mut [f32],
+        ) {
+            let (w_row, a_row) = (units * $w_unit, units * $a_unit);
+            let ap = |c: usize| unsafe { a.as_ptr().add(c * a_row) };
+            for r in 0..w_rows {
+                let wp = w.as_ptr().add(r * w_row);
+                let out = &mut out[r * a_rows..(r + 1) * a_rows];
+                let mut c = 0;
+                while c + 4 <= a_rows {
+                    out[c..c + 4].copy_from_slice(&$kernel::<4>(
+                        units,
+                        wp,
+                        [ap(c), ap(c + 1), ap(c + 2), ap(c + 3)],
+                    ));
+                    c += 4;
+                }
+                match a_rows - c {
+                    3 => out[c..].copy_from_slice(&$kernel::<3>(
+                        units,
+                        wp,
+                        [ap(c), ap(c + 1), ap(c + 2)],
+                    )),
+                    2 => out[c..].copy_from_slice(&$kernel::<2>(units, wp, [ap(c), ap(c + 1)])),
+                    1 => out[c..].copy_from_slice(&$kernel::<1>(units, wp, [ap(c)])),
+                    _ => {}
+                }
+            }
+        }
+    };
+}
+
+rows_driver!(rows_q8_0, dot_q8_0, 34, 34);
+rows_driver!(rows_q4_0, dot_q4_0, 18, 34);
+rows_driver!(rows_q5_0, dot_q5_0, 22, 34);
+rows_driver!(rows_q4_k, dot_q4_k, 144, 292);
+rows_driver!(rows_q5_k, dot_q5_k, 176, 292);
+rows_driver!(rows_q6_k, dot_q6_k, 210, 292);
+rows_driver!(rows_f32, dot_f32, 4, 4);
+rows_driver!(rows_f16, dot_f16, 2, 2);
+rows_driver!(rows_bf16, dot_bf16, 2, 2);
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load256(p: *const u8) -> __m256i {
+    _mm256_loadu_si256(p as *const __m256i)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load128(p: *const u8) -> __m128i {
+    _mm_loadu_si128(p as *const __m128i)
+}
+
+/// The binary16 at `p` as f32 (for the float kernels' tails).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load_f16(p: *const u8) -> f32 {
+    crate::fp::f16_to_f32((p as *const u16).read_unaligned())
+}
+
+/// The binary16 at `p` as f32, in all 8 lanes. Converting a broadcast keeps every lane in
+/// use: converting a single value lets LLVM insert it into whatever register is free
+/// (`vpinsrw`), and that merge chains each block's scale to the previous block's arithmetic.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load_f16x8(p: *const u8) -> __m256 {
+    _mm256_cvtph_ps(_mm_set1_epi16((p as *const u16).read_unaligned() as i16))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load_f32(p: *const u8) -> f32 {
+    (p as *const f32).read_unaligned()
+}
+
+/// Sum of the 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn hsum8(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    hsum4(s)
+}
+
+/// Sum of the 4 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn hsum4(s: __m128) -> f32 {
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+}
+
+/// 8 i32 lanes, each the sum of 4 adjacent products of unsigned bytes `u` and signed bytes `s`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
+    _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))
+}
+
+/// The 16 bytes at `p` as 32 nibbles: low nibbles (elements 0..16) in the low half, high
+/// nibbles (elements 16..32) in the high half.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn nibbles32(p: *const u8) -> __m256i {
+    let b = load128(p);
+    _mm256_and_si256(
+        _mm256_set_m128i(_mm_srli_epi16::<4>(b), b),
+        _mm256_set1_epi8(0x0f),
+    )
+}
+
+/// Byte i = 0xff if bit i of `bits` is set, else 0.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn bytes_from_bits(bits: u32) -> __m256i {
+    // Spread byte k of `bits` over output bytes 8k..8k+8, then test bit (i mod 8) of each.
+    let spread = _mm256_set_epi64x(
+        0x0303_0303_0303_0303,
+        0x0202_0202_0202_0202,
+        0x0101_0101_0101_0101,
+        0,
+    );
+    let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(bits as i32), spread);
+    // Each byte of the mask has every bit set but bit (i mod 8).
+    let others = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe);
+    _mm256_cmpeq_epi8(_mm256_or_si256(bytes, others), _mm256_set1_epi64x(-1))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q8_0, Q4_0, Q5_0 weights against Q8_0 activations. Blocks of 32; per block
+//   dot = (dw·da) · Σ q_w·q_a,
+// with q_w signed bytes; |q_w| times sign(q_w)·q_a goes through `vpmaddubsw`.
+
+/// How far ahead of the block being read the weight stream is prefetched. Decoding streams
+/// every weight row from memory once; asking for the lines early keeps more loads in flight
+/// than the hardware prefetcher alone does.
+const PREFETCH_BYTES: usize = 1024;
+
+/// Prefetches the cache lines of the block `PREFETCH_BYTES` after the `bytes`-long block at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn prefetch(p: *const u8, bytes: usize) {
+    // A prefetch never faults, so running past the end of the weights is harmless;
+    // `wrapping_add` keeps the address computation itself defined.
+    let mut o = 0;
+    while o < bytes {
+        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(PREFETCH_BYTES + o) as *const i8);
+        o += 64;
+    }
+}
+
+/// Shared body: `qw(block ptr)` yields the block's 32 signed weight quants. Even and odd
+/// blocks go to separate accumulators so that consecutive FMAs do not wait on each other
+/// (one chain of FMAs would bound the loop to one block per FMA latency).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_blocks32<const N: usize>(
+    nb: usize,
+    w: *const u8,
+    w_block: usize,
+    a: [*const u8; N],
+    qw: impl Fn(*const u8) -> __m256i,
+) -> [f32; N] {
+    let mut even = [_mm256_setzero_ps(); N];
+    let mut odd = [_mm256_setzero_ps(); N];
+    let mut i = 0;
+    while i + 2 <= nb {
+        block32(&mut even, w.add(i * w_block), &a, i * 34, &qw);
+        block32(&mut odd, w.add((i + 1) * w_block), &a, (i + 1) * 34, &qw);
+        i += 2;
+    }
+    if i < nb {
+        block32(&mut even, w.add(i * w_block), &a, i * 34, &qw);
+    }
+    let mut out = [0.0; N];
+    for k in 0..N {
+        out[k] = hsum8(_mm256_add_ps(even[k], odd[k]));
+    }
+    out
+}
+
+/// One block of [`dot_blocks32`]: `acc[k] += (dw·da_k) · Σ q_w·q_a` for the weight block at
+/// `wb` and the activation blocks at `a[k] + a_off`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn block32<const N: usize>(
+    acc: &mut [__m256; N],
+    wb: *const u8,
+    a: &[*const u8; N],
+    a_off: usize,
+    qw: &impl Fn(*const u8) -> __m256i,
+) {
+    prefetch(wb, 32);
+    let dw = load_f16x8(wb);
+    let q = qw(wb);
+    let abs_q = _mm256_sign_epi8(q, q);
+    for k in 0..N {
+        let ab = a[k].add(a_off);
+        let p = dot_u8_i8(abs_q, _mm256_sign_epi8(load256(ab.add(2)), q));
+        acc[k] = _mm256_fmadd_ps(
+            _mm256_mul_ps(dw, load_f16x8(ab)),
+            _mm256_cvtepi32_ps(p),
+            acc[k],
+        );
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q8_0<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    // Block: d (f16), 32 × i8.
+    dot_blocks32(nb, w, 34, a, |wb| unsafe { load256(wb.add(2)) })
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q4_0<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    // Block: d (f16), 16 bytes of nibbles; q − 8 in −8..8.
+    dot_blocks32(nb, w, 18, a, |wb| unsafe {
+        _mm256_sub_epi8(nibbles32(wb.add(2)), _mm256_set1_epi8(8))
+    })
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q5_0<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    // Block: d (f16), qh (u32 of fifth bits), 16 bytes of nibbles; q − 16 in −16..16.
+    // (nibble | 16) − 16 = nibble when the fifth bit is set; otherwise nibble − 16, which as a
+    // byte is nibble | 0xf0. So OR 0xf0 into the bytes whose bit is clear.
+    dot_blocks32(nb, w, 22, a, |wb| unsafe {
+        let high = bytes_from_bits((wb.add(2) as *const u32).read_unaligned());
+        _mm256_or_si256(
+            nibbles32(wb.add(6)),
+            _mm256_andnot_si256(high, _mm256_set1_epi8(0xf0u8 as i8)),
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q4_K and Q5_K weights against Q8_K activations. Per super-block of 256 with 8 sub-blocks s:
+//   dot = d·da · Σ_s sc[s]·Σ_{i∈s} q_i·qa_i  −  dmin·da · Σ_s m[s]·(bsum[2s] + bsum[2s+1]).
+
+/// The 8 six-bit scales (bytes 0..8) and 8 six-bit mins (bytes 8..16) of a Q4_K/Q5_K block,
+/// unpacked from its 12 `scales` bytes with four 32-bit operations; the same mapping as
+/// `scalar::k_scales_mins`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn k_scales_mins(p: *const u8) -> __m128i {
+    let u0 = (p as *const u32).read_unaligned();
+    let u1 = (p.add(4) as *const u32).read_unaligned();
+    let u2 = (p.add(8) as *const u32).read_unaligned();
+    const LOW6: u32 = 0x3f3f_3f3f;
+    const LOW4: u32 = 0x0f0f_0f0f;
+    const LOW2: u32 = 0x0303_0303;
+    let scales_0_3 = u0 & LOW6;
+    let mins_0_3 = u1 & LOW6;
+    // Sub-blocks 4..8: low 4 bits from the nibbles of bytes 8..12, top 2 bits from the top
+    // of bytes 0..4 (scales) or 4..8 (mins).
+    let scales_4_7 = (u2 & LOW4) | (((u0 >> 6) & LOW2) << 4);
+    let mins_4_7 = ((u2 >> 4) & LOW4) | (((u1 >> 6) & LOW2) << 4);
+    _mm_set_epi32(
+        mins_4_7 as i32,
+        mins_0_3 as i32,
+        scales_4_7 as i32,
+        scales_0_3 as i32,
+    )
+}
+
+/// Byte shuffles broadcasting i16 lane `s` (bytes 2s, 2s+1) of each 128-bit half to the whole
+/// half, for s in 0..8.
+const BROADCAST_I16: [[u8; 32]; 8] = {
+    let mut t = [[0u8; 32]; 8];
+    let mut s = 0;
+    while s < 8 {
+        let mut b = 0;
+        while b < 32 {
+            t[s][b] = (2 * s + b % 2) as u8;
+            b += 1;
+        }
+        s += 1;
+    }
+    t
+};
+
+/// Shared body of Q4_K and Q5_K: `quants(block ptr, j)` yields the 64 quants of elements
+/// 64j..64j+64 as (elements 0..32, elements 32..64) of that range, unsigned.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_k_with_mins<const N: usize>(
+    nb: usize,
+    w: *const u8,
+    w_block: usize,
+    a: [*const u8; N],
+    quants: impl Fn(*const u8, usize) -> (__m256i, __m256i),
+) -> [f32; N] {
+    // Few values stay live across the inner loops (the per-row sums and accumulators), so
+    // that four activation rows fit the 16 vector registers.
+    let mut acc = [_mm256_setzero_ps(); N];
+    for i in 0..nb {
+        let wb = w.add(i * w_block);
+        prefetch(wb, w_block);
+        // i16 lanes 0..8: scales, 8..16: mins.
+        let scales_mins = _mm256_cvtepu8_epi16(k_scales_mins(wb.add(4)));
+        let scales = _mm256_permute2x128_si256::<0x00>(scales_mins, scales_mins);
+
+        let mut sumi = [_mm256_setzero_si256(); N];
+        for j in 0..4 {
+            let scale_lo = _mm256_shuffle_epi8(scales, load256(BROADCAST_I16[2 * j].as_ptr()));
+            let scale_hi = _mm256_shuffle_epi8(scales, load256(BROADCAST_I16[2 * j + 1].as_ptr()));
+            let (q_lo, q_hi) = quants(wb, j);
+            for k in 0..N {
+                let qa = a[k].add(i * 292 + 4 + 64 * j);
+                let p_lo = _mm256_madd_epi16(scale_lo, _mm256_maddubs_epi16(q_lo, load256(qa)));
+                let p_hi =
+                    _mm256_madd_epi16(scale_hi, _mm256_maddubs_epi16(q_hi, load256(qa.add(32))));
+                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(p_lo, p_hi));
+            }
+        }
+
+        let d = load_f16x8(wb);
+        let neg_dmin = _mm256_sub_ps(_mm256_setzero_ps(), load_f16x8(wb.add(2)));
+        let mins = _mm256_extracti128_si256::<1>(scales_mins);
+        for k in 0..N {
+            let ab = a[k].add(i * 292);
+            let da = _mm256_set1_ps(load_f32(ab));
+            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+            // Σ_s m[s]·(bsum[2s] + bsum[2s+1]) in 4 i32 lanes (the upper 4 are zero), times −dmin·da.
+            let bsums = load256(ab.add(260));
+            let pair_sums = _mm_hadd_epi16(
+                _mm256_castsi256_si128(bsums),
+                _mm256_extracti128_si256::<1>(bsums),
+            );
+            let m = _mm256_zextsi128_si256(_mm_madd_epi16(mins, pair_sums));
+            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(neg_dmin, da), _mm256_cvtepi32_ps(m), acc[k]);
+        }
+    }
+    let mut out = [0.0; N];
+    for k in 0..N {
+        out[k] = hsum8(acc[k]);
+    }
+    out
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q4_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    // Block: d, dmin (f16), 12 scale bytes, 128 bytes of nibbles (32 bytes per 64 elements).
+    let m4 = _mm256_set1_epi8(0x0f);
+    dot_k_with_mins(nb, w, 144, a, |wb, j| unsafe {
+        let q = load256(wb.add(16 + 32 * j));
+        (
+            _mm256_and_si256(q, m4),
+            _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4),
+        )
+    })
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q5_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    // Block: d, dmin (f16), 12 scale bytes, 32 bytes qh, 128 bytes of nibbles. Bit 2j of qh[l]
+    // is the fifth bit of element 64j + l, bit 2j+1 that of element 64j + 32 + l.
+    let m4 = _mm256_set1_epi8(0x0f);
+    let bit4 = _mm256_set1_epi8(0x10);
+    dot_k_with_mins(nb, w, 176, a, |wb, j| unsafe {
+        let qh = load256(wb.add(16));
+        let q = load256(wb.add(48 + 32 * j));
+        // After shifting right by 2j the wanted bits are bits 0 and 1 of each byte; move
+        // them to bit 4 (16-bit shifts leak bits across bytes, but only into bits masked off).
+        let h = _mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j as i32));
+        let h_lo = _mm256_and_si256(_mm256_slli_epi16::<4>(h), bit4);
+        let h_hi = _mm256_and_si256(_mm256_slli_epi16::<3>(h), bit4);
+        (
+            _mm256_or_si256(_mm256_and_si256(q, m4), h_lo),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(q), m4), h_hi),
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q6_K weights against Q8_K activations. Per super-block of 256 with 16 groups g of 16:
+//   dot = d·da · Σ_g sc[g]·Σ_{i∈g} (q_i − 32)·qa_i
+//       = d·da · (Σ_g sc[g]·Σ_{i∈g} q_i·qa_i  −  32·Σ_g sc[g]·bsum[g]),
+// so the unsigned 6-bit q goes straight into `vpmaddubsw` and the −32 comes from the bsums.
+
+/// Byte shuffles for chunk c (0..8) of 32 elements: bytes 0..8 pick scale 2c, bytes 8..16
+/// scale 2c+1 (so after sign extension to i16, lanes 0..8 carry group 2c and 8..16 group 2c+1).
+const Q6_SCALE_PAIRS: [[u8; 16]; 8] = {
+    let mut t = [[0u8; 16]; 8];
+    let mut c = 0;
+    while c < 8 {
+        let mut b = 0;
+        while b < 16 {
+            t[c][b] = (2 * c + b / 8) as u8;
+            b += 1;
+        }
+        c += 1;
+    }
+    t
+};
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q6_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    // Block: ql (128), qh (64), scales (16 × i8), d (f16).
+    let m4 = _mm256_set1_epi8(0x0f);
+    let m2 = _mm256_set1_epi8(0x03);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for i in 0..nb {
+        let wb = w.add(i * 210);
+        prefetch(wb, 210);
+        let sc = load128(wb.add(192));
+        let mut sumi = [_mm256_setzero_si256(); N];
+        // Chunk c (0..8) of 32 elements: in half h = c / 4, chunk c % 4 takes the low (0, 1) or
+        // high (2, 3) nibbles of ql[64h..64h+32] (even) or ql[64h+32..64h+64] (odd), and
+        // bits 2·(c % 4) and up of qh[32h..32h+32] as its top two bits.
+        for c in 0..8 {
+            let (h, part) = (c / 4, c % 4);
+            let ql = load256(wb.add(64 * h + 32 * (part % 2)));
+            let ql = if part < 2 {
+                ql
+            } else {
+                _mm256_srli_epi16::<4>(ql)
+            };
+            let qh = _mm256_srl_epi16(
+                load256(wb.add(128 + 32 * h)),
+                _mm_cvtsi32_si128(2 * part as i32),
+            );
+            let q = _mm256_or_si256(
+                _mm256_and_si256(ql, m4),
+                _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m2)),
+            );
+            let scale =
+                _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, load128(Q6_SCALE_PAIRS[c].as_ptr())));
+            for k in 0..N {
+                let qa = load256(a[k].add(i * 292 + 4 + 32 * c));
+                sumi[k] = _mm256_add_epi32(
+                    sumi[k],
+                    _mm256_madd_epi16(scale, _mm256_maddubs_epi16(q, qa)),
+                );
+            }
+        }
+        let d = load_f16x8(wb.add(208));
+        let sc16 = _mm256_cvtepi8_epi16(sc);
+        for k in 0..N {
+            let ab = a[k].add(i * 292);
+            // Subtract 32·Σ_g sc[g]·bsum[g] (spread over 8 lanes).
+            let bias = _mm256_slli_epi32::<5>(_mm256_madd_epi16(sc16, load256(ab.add(260))));
+            let total = _mm256_sub_epi32(sumi[k], bias);
+            acc[k] = _mm256_fmadd_ps(
+                _mm256_mul_ps(d, _mm256_set1_ps(load_f32(ab))),
+                _mm256_cvtepi32_ps(total),
+                acc[k],
+            );
+        }
+    }
+    let mut out = [0.0; N];
+    for k in 0..N {
+        out[k] = hsum8(acc[k]);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Float rows: 16 elements per step into two accumulators per activation row, then a scalar
+// tail for the last n mod 16.
+
+/// Shared body: `load8(row ptr, element index)` yields 8 consecutive elements as f32;
+/// `one(row ptr, element index)` a single one (for the tail).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_float<const N: usize>(
+    n: usize,
+    w: *const u8,
+    a: [*const u8; N],
+    load8: impl Fn(*const u8, usize) -> __m256,
+    one: impl Fn(*const u8, usize) -> f32,
+) -> [f32; N] {
+    let mut acc0 = [_mm256_setzero_ps(); N];
+    let mut acc1 = [_mm256_setzero_ps(); N];
+    let mut i = 0;
+    while i + 16 <= n {
+        let w0 = load8(w, i);
+        let w1 = load8(w, i + 8);
+        for k in 0..N {
+            acc0[k] = _mm256_fmadd_ps(w0, load8(a[k], i), acc0[k]);
+            acc1[k] = _mm256_fmadd_ps(w1, load8(a[k], i + 8), acc1[k]);
+        }
+        i += 16;
+    }
+    let mut out = [0.0; N];
+    for k in 0..N {
+        let mut s = hsum8(_mm256_add_ps(acc0[k], acc1[k]));
+        for j in i..n {
+            s += one(w, j) * one(a[k], j);
+        }
+        out[k] = s;
+    }
+    out
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_f32<const N: usize>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_float(
+        n,
+        w,
+        a,
+        |p, i| unsafe { _mm256_loadu_ps((p as *const f32).add(i)) },
+        |p, i| unsafe { (p as *const f32).add(i).read_unaligned() },
+    )
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_f16<const N: usize>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_float(
+        n,
+        w,
+        a,
+        |p, i| unsafe { _mm256_cvtph_ps(load128(p.add(2 * i))) },
+        |p, i| unsafe { load_f16(p.add(2 * i)) },
+    )
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_bf16<const N: usize>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    // A bf16 is the top half of an f32: widen to 32 bits and shift left by 16.
+    dot_float(
+        n,
+        w,
+        a,
+        |p, i| unsafe {
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(load128(
+                p.add(2 * i),
+            ))))
+        },
+        |p, i| unsafe { crate::fp::bf16_to_f32((p.add(2 * i) as *const u16).read_unaligned()) },
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation quantizers, byte for byte the same as `scalar::quantize_row` (the rounding is
+// `vroundps` to nearest even, which is what `fp::nearest_int` computes).
+
+/// Largest of the 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn hmax8(v: __m256) -> f32 {
+    let m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)))
+}
+
+/// Largest |x| of the 8·K floats at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn abs_max<const K: usize>(p: *const f32) -> f32 {
+    let sign = _mm256_set1_ps(-0.0);
+    let mut m = _mm256_setzero_ps();
+    for j in 0..K {
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(p.add(8 * j))));
+    }
+    hmax8(m)
+}
+
+/// The 32 floats at `p` times `scale`, rounded half to even, clamped to −127..=127 and
+/// stored as bytes at `out`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn round_to_i8x32(p: *const f32, scale: __m256, out: *mut u8) {
+    let round = |j: usize| unsafe {
+        let v = _mm256_mul_ps(_mm256_loadu_ps(p.add(8 * j)), scale);
+        let i = _mm256_cvtps_epi32(_mm256_round_ps::<
+            { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
+        >(v));
+        _mm256_max_epi32(
+            _mm256_min_epi32(i, _mm256_set1_epi32(127)),
+            _mm256_set1_epi32(-127),
+        )
+    };
+    // The packs work within 128-bit halves; afterwards the 4-byte groups are in the order
+    // 0, 2, 4, 6, 1, 3, 5, 7, which the permutation undoes.
+    let lo = _mm256_packs_epi32(round(0), round(1));
+    let hi = _mm256_packs_epi32(round(2), round(3));
+    let bytes = _mm256_packs_epi16(lo, hi);
+    let ordered = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(out as *mut __m256i, ordered);
+}
+
+/// Q8_0 as `scalar::quantize_row` (and ggml's AVX2 quantizer): d = amax/127,
+/// q = round(x·127/amax). `y.len()` must be `x.len() / 32 * 34`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn quantize_q8_0(x: &[f32], y: &mut [u8]) {
+    for (xb, yb) in x.chunks_exact(32).zip(y.chunks_exact_mut(34)) {
+        let amax = abs_max::<4>(xb.as_ptr());
+        let d = amax / 127.0;
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+        yb[0..2].copy_from_slice(&crate::fp::f32_to_f16(d).to_le_bytes());
+        round_to_i8x32(xb.as_ptr(), _mm256_set1_ps(id), yb.as_mut_ptr().add(2));
+    }
+}
+
+/// Q8_K as `scalar::quantize_row` (and ggml's reference): the element of largest magnitude
+/// maps to −127, d = 1/iscale, plus the 16 sums of 16 quants. `y.len()` must be
+/// `x.len() / 256 * 292`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn quantize_q8_k(x: &[f32], y: &mut [u8]) {
+    for (xb, yb) in x.chunks_exact(256).zip(y.chunks_exact_mut(292)) {
+        let amax = abs_max::<32>(xb.as_ptr());
+        // The signed value: the first element of that magnitude, as the scalar search finds.
+        let Some(&max) = xb.iter().find(|v| v.abs() == amax).filter(|_| amax != 0.0) else {
+            yb.fill(0);
+            continue;
+        };
+        let iscale = -127.0 / max;
+        for g in 0..8 {
+            round_to_i8x32(
+                xb.as_ptr().add(32 * g),
+                _mm256_set1_ps(iscale),
+                yb.as_mut_ptr().add(4 + 32 * g),
+            );
+        }
+        yb[0..4].copy_from_slice(&(1.0 / iscale).to_le_bytes());
+        for g in 0..16 {
+            let s: i16 = yb[4 + 16 * g..20 + 16 * g]
+                .iter()
+                .map(|&q| q as i8 as i16)
+                .sum();
+            yb[260 + 2 * g..262 + 2 * g].copy_from_slice(&s.to_le_bytes());
+        }
+    }
+}

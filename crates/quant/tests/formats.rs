@@ -1,0 +1,370 @@
+//! Property tests over every format: quantize/dequantize round trips, the fast kernels against
+//! the scalar reference, the integer dot products against the dot of the dequantized rows, and
+//! batched against single dot products. Rows are random f32 data quantized, or random raw
+//! bytes with sane scales written into the scale fields.
+
+use ferrocodex_quant::{
+    dequantize_row, is_supported, kernel_isa, quantize_row, scalar, vec_dot, vec_dot_many,
+    vec_dot_type, GgmlType,
+};
+use proptest::prelude::*;
+
+const WEIGHT_TYPES: [GgmlType; 9] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q8_0,
+    GgmlType::Q4_0,
+    GgmlType::Q5_0,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
+
+/// xorshift64*: the test data generator, seeded by proptest.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.unit()
+    }
+    /// A row of `n` values at one random magnitude (0.05 to 100), a few of them outliers.
+    fn floats(&mut self, n: usize) -> Vec<f32> {
+        let scale = 10f32.powf(self.range(-1.3, 2.0));
+        (0..n)
+            .map(|_| {
+                let v = self.range(-1.0, 1.0) * scale;
+                if self.unit() < 0.02 {
+                    v * 8.0
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+    /// An f16 scale of magnitude 1e-3..1 and random sign.
+    fn f16_scale(&mut self) -> [u8; 2] {
+        let m = 10f32.powf(self.range(-3.0, 0.0));
+        let v = if self.unit() < 0.5 { m } else { -m };
+        half::f16::from_f32(v).to_bits().to_le_bytes()
+    }
+}
+
+fn row_bytes(t: GgmlType, n: usize) -> usize {
+    t.bytes_for(n as u64).expect("whole blocks") as usize
+}
+
+fn quantized(t: GgmlType, x: &[f32]) -> Vec<u8> {
+    let mut b = vec![0u8; row_bytes(t, x.len())];
+    quantize_row(t, x, &mut b);
+    b
+}
+
+fn dequantized(t: GgmlType, b: &[u8], n: usize) -> Vec<f32> {
+    let mut x = vec![0.0; n];
+    dequantize_row(t, b, &mut x);
+    x
+}
+
+/// A weight row of `t` made of random bytes, with each block's float scales overwritten by
+/// sane values (raw random bits would include NaN and huge scales). Float types get random
+/// values instead.
+fn raw_weight_row(t: GgmlType, n: usize, rng: &mut Rng) -> Vec<u8> {
+    if matches!(t, GgmlType::F32 | GgmlType::F16 | GgmlType::BF16) {
+        return quantized(t, &rng.floats(n));
+    }
+    let mut b: Vec<u8> = (0..row_bytes(t, n)).map(|_| rng.next() as u8).collect();
+    let block = t.block_bytes() as usize;
+    for blk in b.chunks_exact_mut(block) {
+        match t {
+            GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 => {
+                blk[0..2].copy_from_slice(&rng.f16_scale())
+            }
+            GgmlType::Q4_K | GgmlType::Q5_K => {
+                blk[0..2].copy_from_slice(&rng.f16_scale());
+                blk[2..4].copy_from_slice(&rng.f16_scale());
+            }
+            GgmlType::Q6_K => blk[208..210].copy_from_slice(&rng.f16_scale()),
+            _ => unreachable!(),
+        }
+    }
+    b
+}
+
+/// An activation row in `at` made of random quants (in −127..=127, the range the quantizers
+/// produce and the kernels rely on) and sane scales, with Q8_K's bsums made consistent.
+fn raw_activation_row(at: GgmlType, n: usize, rng: &mut Rng) -> Vec<u8> {
+    let mut b = vec![0u8; row_bytes(at, n)];
+    match at {
+        GgmlType::Q8_0 => {
+            for blk in b.chunks_exact_mut(34) {
+                blk[0..2].copy_from_slice(&rng.f16_scale());
+                for q in &mut blk[2..] {
+                    *q = ((rng.next() % 255) as i32 - 127) as i8 as u8;
+                }
+            }
+        }
+        GgmlType::Q8_K => {
+            for blk in b.chunks_exact_mut(292) {
+                blk[0..4].copy_from_slice(&rng.range(1e-4, 0.1).to_le_bytes());
+                let q: Vec<i8> = (0..256)
+                    .map(|_| ((rng.next() % 255) as i32 - 127) as i8)
+                    .collect();
+                for (o, &v) in blk[4..260].iter_mut().zip(&q) {
+                    *o = v as u8;
+                }
+                for g in 0..16 {
+                    let s: i16 = q[16 * g..16 * g + 16].iter().map(|&v| v as i16).sum();
+                    blk[260 + 2 * g..262 + 2 * g].copy_from_slice(&s.to_le_bytes());
+                }
+            }
+        }
+        _ => return quantized(at, &rng.floats(n)),
+    }
+    b
+}
+
+/// Σ|w_i·a_i| and Σ w_i·a_i (in f64) over the dequantized rows.
+fn dequantized_dot(t: GgmlType, w: &[u8], a: &[u8], n: usize) -> (f64, f64) {
+    let wd = dequantized(t, w, n);
+    let ad = dequantized(vec_dot_type(t), a, n);
+    let abs = wd
+        .iter()
+        .zip(&ad)
+        .map(|(&x, &y)| (x as f64 * y as f64).abs())
+        .sum();
+    let dot = wd.iter().zip(&ad).map(|(&x, &y)| x as f64 * y as f64).sum();
+    (abs, dot)
+}
+
+fn row_len(t: GgmlType, blocks: usize) -> usize {
+    // Float types: a length that exercises the 16-wide loop and its scalar tail.
+    if t.block_elems() == 1 {
+        blocks * 37
+    } else {
+        blocks * t.block_elems() as usize
+    }
+}
+
+/// Checks that the fast and scalar dot products agree with each other and with the dot of
+/// the dequantized rows, within 1e-4 of Σ|w·a|.
+fn check_dot(t: GgmlType, n: usize, w: &[u8], a: &[u8]) -> Result<(), TestCaseError> {
+    let fast = vec_dot(t, n, w, a) as f64;
+    let reference = scalar::vec_dot(t, n, w, a) as f64;
+    let (abs, exact) = dequantized_dot(t, w, a, n);
+    let tol = 1e-4 * abs + 1e-30;
+    prop_assert!(
+        (fast - reference).abs() <= tol,
+        "{t}: fast {fast} vs scalar {reference} (Σ|wa| = {abs})"
+    );
+    prop_assert!(
+        (reference - exact).abs() <= tol,
+        "{t}: scalar {reference} vs dequantized {exact} (Σ|wa| = {abs})"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn dot_of_quantized_floats(ti in 0..WEIGHT_TYPES.len(), blocks in 1usize..=5, seed in any::<u64>()) {
+        let t = WEIGHT_TYPES[ti];
+        let n = row_len(t, blocks);
+        let mut rng = Rng::new(seed);
+        let w = quantized(t, &rng.floats(n));
+        let a = quantized(vec_dot_type(t), &rng.floats(n));
+        check_dot(t, n, &w, &a)?;
+    }
+
+    #[test]
+    fn dot_of_raw_blocks(ti in 0..WEIGHT_TYPES.len(), blocks in 1usize..=5, seed in any::<u64>()) {
+        let t = WEIGHT_TYPES[ti];
+        let n = row_len(t, blocks);
+        let mut rng = Rng::new(seed);
+        let w = raw_weight_row(t, n, &mut rng);
+        let a = raw_activation_row(vec_dot_type(t), n, &mut rng);
+        check_dot(t, n, &w, &a)?;
+        // The same raw weights against a quantized activation row.
+        let a = quantized(vec_dot_type(t), &rng.floats(n));
+        check_dot(t, n, &w, &a)?;
+    }
+
+    #[test]
+    fn vec_dot_many_equals_vec_dot(
+        ti in 0..WEIGHT_TYPES.len(),
+        blocks in 1usize..=3,
+        w_rows in 1usize..=5,
+        a_rows in 1usize..=9,
+        seed in any::<u64>(),
+    ) {
+        let t = WEIGHT_TYPES[ti];
+        let at = vec_dot_type(t);
+        let n = row_len(t, blocks);
+        let mut rng = Rng::new(seed);
+        let w: Vec<u8> = (0..w_rows).flat_map(|_| raw_weight_row(t, n, &mut rng)).collect();
+        let a: Vec<u8> = (0..a_rows).flat_map(|_| quantized(at, &rng.floats(n))).collect();
+        let mut out = vec![f32::NAN; w_rows * a_rows];
+        vec_dot_many(t, n, &w, w_rows, &a, a_rows, &mut out);
+        let (wb, ab) = (row_bytes(t, n), row_bytes(at, n));
+        for r in 0..w_rows {
+            for c in 0..a_rows {
+                let single = vec_dot(t, n, &w[r * wb..(r + 1) * wb], &a[c * ab..(c + 1) * ab]);
+                // Bit for bit: batching must not change a row's result.
+                prop_assert_eq!(out[r * a_rows + c].to_bits(), single.to_bits(), "{} row {} col {}", t, r, c);
+            }
+        }
+    }
+
+    #[test]
+    fn round_trip_error_is_bounded(ti in 0..WEIGHT_TYPES.len() + 1, blocks in 1usize..=4, seed in any::<u64>()) {
+        let t = if ti == WEIGHT_TYPES.len() { GgmlType::Q8_K } else { WEIGHT_TYPES[ti] };
+        let n = row_len(t, blocks);
+        let mut rng = Rng::new(seed);
+        let x = rng.floats(n);
+        let y = dequantized(t, &quantized(t, &x), n);
+        let block = t.block_elems() as usize;
+        for (xb, yb) in x.chunks(block).zip(y.chunks(block)) {
+            let amax = xb.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (&xv, &yv) in xb.iter().zip(yb) {
+                let bound = round_trip_bound(t, xv, amax);
+                prop_assert!((xv - yv).abs() <= bound, "{t}: {xv} → {yv}, bound {bound} (block amax {amax})");
+            }
+        }
+    }
+
+    #[test]
+    fn activation_quantizers_match_scalar_bytes(k in 0usize..2, blocks in 1usize..=4, ties in any::<bool>(), seed in any::<u64>()) {
+        let t = [GgmlType::Q8_0, GgmlType::Q8_K][k];
+        let n = row_len(t, blocks);
+        let mut rng = Rng::new(seed);
+        let x: Vec<f32> = if ties {
+            // Every 32 elements hold one ±127 (alternating in sign, so that a Q8_K block's
+            // largest magnitude occurs with both signs and the first must win) and otherwise
+            // half-integers, so that x·127/amax lands exactly on .5 often: the rounding of
+            // ties must agree.
+            (0..n)
+                .map(|i| match (i % 32, i / 32 % 2) {
+                    (5, 0) => 127.0,
+                    (5, _) => -127.0,
+                    _ => (rng.next() % 254) as f32 - 126.5,
+                })
+                .collect()
+        } else {
+            rng.floats(n)
+        };
+        let fast = quantized(t, &x);
+        let mut reference = vec![0u8; fast.len()];
+        scalar::quantize_row(t, &x, &mut reference);
+        prop_assert_eq!(fast, reference, "{}", t);
+    }
+
+    #[test]
+    fn zero_rows_quantize_to_zero(ti in 0..WEIGHT_TYPES.len() + 1, blocks in 1usize..=2) {
+        let t = if ti == WEIGHT_TYPES.len() { GgmlType::Q8_K } else { WEIGHT_TYPES[ti] };
+        let n = row_len(t, blocks);
+        let y = dequantized(t, &quantized(t, &vec![0.0; n]), n);
+        prop_assert!(y.iter().all(|&v| v == 0.0), "{t}: {y:?}");
+    }
+}
+
+/// How far a dequantized value may be from the original, given its block's largest magnitude.
+/// Each bound is half a quantization step plus what rounding the scales (to f16, or to 6 or 8
+/// bits for the k-quants) and clipping the extreme quant add, worked out per format.
+fn round_trip_bound(t: GgmlType, x: f32, amax: f32) -> f32 {
+    let c = match t {
+        GgmlType::F32 => return 0.0,
+        GgmlType::F16 => return x.abs() / 2048.0 + 1e-7,
+        GgmlType::BF16 => return x.abs() / 256.0,
+        // Half a step of amax/127, plus 127 steps of the f16 rounding of d.
+        GgmlType::Q8_0 => 0.5 / 127.0 + 1.0 / 2048.0,
+        GgmlType::Q8_K => 0.5 / 127.0 + 1e-6,
+        // Steps of amax/8 (amax/16); the element opposite the signed max clips by a whole step.
+        GgmlType::Q4_0 => 1.0 / 8.0 + 16.0 / 2048.0,
+        GgmlType::Q5_0 => 1.0 / 16.0 + 32.0 / 2048.0,
+        // Sub-block step ≤ 2·amax/15 (2·amax/31), 6-bit scales and mins, f16 super-scales.
+        GgmlType::Q4_K => 0.09,
+        GgmlType::Q5_K => 0.05,
+        // Step amax/32, clipping at +31, 8-bit group scales.
+        GgmlType::Q6_K => 0.04,
+        _ => unreachable!(),
+    };
+    c * amax * 1.0001
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn the_fast_path_runs_on_this_machine() {
+    // The comparisons above only test the SIMD kernels where the CPU has them.
+    use std::arch::is_x86_feature_detected as has;
+    if has!("avx2") && has!("fma") && has!("f16c") {
+        assert_eq!(kernel_isa(), "avx2+fma+f16c");
+    }
+}
+
+#[test]
+fn supported_types_and_their_activation_formats() {
+    use GgmlType::*;
+    for t in WEIGHT_TYPES {
+        assert!(is_supported(t), "{t}");
+    }
+    for t in [Q4_1, Q5_1, Q8_1, Q2_K, Q3_K, Q8_K, IQ4_NL, I32] {
+        assert!(!is_supported(t), "{t}");
+    }
+    assert_eq!(vec_dot_type(Q4_0), Q8_0);
+    assert_eq!(vec_dot_type(Q5_0), Q8_0);
+    assert_eq!(vec_dot_type(Q8_0), Q8_0);
+    assert_eq!(vec_dot_type(Q4_K), Q8_K);
+    assert_eq!(vec_dot_type(Q5_K), Q8_K);
+    assert_eq!(vec_dot_type(Q6_K), Q8_K);
+    assert_eq!(vec_dot_type(F16), F16);
+    assert_eq!(vec_dot_type(BF16), BF16);
+    assert_eq!(vec_dot_type(F32), F32);
+}
+
+#[test]
+fn a_known_dot_product() {
+    // With a block maximum of 127, Q8_0's d is 1 and integer inputs quantize exactly, so the
+    // dot product is exact: weights 0..31 then 127, activations 127 then 2s:
+    // 0·127 + 2·(1 + … + 30) + 127·2 = 1184.
+    let w: Vec<f32> = (0..32)
+        .map(|i| if i == 31 { 127.0 } else { i as f32 })
+        .collect();
+    let a: Vec<f32> = (0..32).map(|i| if i == 0 { 127.0 } else { 2.0 }).collect();
+    let (wq, aq) = (quantized(GgmlType::Q8_0, &w), quantized(GgmlType::Q8_0, &a));
+    assert_eq!(vec_dot(GgmlType::Q8_0, 32, &wq, &aq), 1184.0);
+    assert_eq!(scalar::vec_dot(GgmlType::Q8_0, 32, &wq, &aq), 1184.0);
+}
+
+#[test]
+#[should_panic(expected = "weight rows length")]
+fn short_weight_row_panics() {
+    let a = quantized(GgmlType::Q8_0, &[0.5; 64]);
+    vec_dot(GgmlType::Q8_0, 64, &[0u8; 67], &a);
+}
+
+#[test]
+#[should_panic(expected = "not a whole number")]
+fn partial_block_panics() {
+    let mut out = [0u8; 34];
+    quantize_row(GgmlType::Q8_0, &[0.5; 33], &mut out);
+}
+
+#[test]
+#[should_panic(expected = "not supported")]
+fn unsupported_type_panics() {
+    vec_dot(GgmlType::Q2_K, 256, &[0u8; 84], &[0u8; 292]);
+}
