@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 use ferrocodex_gguf::GgufFile;
 use ferrocodex_tokenizer::Tokenizer;
+use ferrocodex_quant::{vec_dot, GgmlType};
 use half::f16;
+use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 use crate::config::{Activation, ModelConfig, NormKind, RopeLayout};
@@ -402,20 +404,21 @@ impl Model {
             let (keys, values) = cache.layer(row_seq[r], layer);
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
             let kvh = h / group;
-            let qh: Vec<f16> = q[r * n_head * hd + h * hd..][..hd].iter().map(|&v| f16::from_f32(v)).collect();
+            // q·k in half precision, as the reference multiplies an f32 query with f16 keys.
+            let mut qh = vec![f16::ZERO; hd];
+            qh.convert_from_f32_slice(&q[r * n_head * hd + h * hd..][..hd]);
+            let qb = f16_bytes(&qh);
             let mut scores: Vec<f32> = (first..=pos)
-                .map(|j| {
-                    let kj = &keys[j * kvd + kvh * hd..][..hd];
-                    dot_f16(&qh, kj) * scale
-                })
+                .map(|j| vec_dot(GgmlType::F16, hd, f16_bytes(&keys[j * kvd + kvh * hd..][..hd]), qb) * scale)
                 .collect();
             ops::softmax(&mut scores);
             out_head.iter_mut().for_each(|v| *v = 0.0);
+            let mut vj = vec![0f32; hd_v];
             for (s, j) in scores.iter().zip(first..=pos) {
                 let p = f16::from_f32(*s).to_f32();
-                let vj = &values[j * vd + kvh * hd_v..][..hd_v];
-                for (o, &vv) in out_head.iter_mut().zip(vj) {
-                    *o += p * vv.to_f32();
+                values[j * vd + kvh * hd_v..][..hd_v].convert_to_f32_slice(&mut vj);
+                for (o, &vv) in out_head.iter_mut().zip(&vj) {
+                    *o += p * vv;
                 }
             }
         };
@@ -436,6 +439,8 @@ fn add_bias(x: &mut [f32], b: Option<&[f32]>) {
     }
 }
 
-fn dot_f16(a: &[f16], b: &[f16]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x.to_f32() * y.to_f32()).sum()
+/// The bytes of half floats, as the dot-product kernels take them.
+fn f16_bytes(h: &[f16]) -> &[u8] {
+    // SAFETY: f16 is a plain 2-byte value with no padding; any byte view of it is valid.
+    unsafe { std::slice::from_raw_parts(h.as_ptr().cast::<u8>(), std::mem::size_of_val(h)) }
 }
