@@ -159,6 +159,79 @@ def expectations(corpus):
     return files, expected
 
 
+TY_TO_RULE = MAPPING["ty"]
+WILDCARD_LINES = set()
+
+
+def extract_mdtests(md_root, out_dir):
+    """Writes each section of ty's markdown tests (`resources/mdtest` of the ty_python_semantic
+    crate) that is a single Python snippet to its own file, and returns the expectations its
+    `# error: [code]` comments give, mapped onto our rules. Sections with several files, stubs
+    or configuration are left out."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.makedirs(out_dir)
+    expected = set()
+    files = []
+    for root, _, names in os.walk(md_root):
+        for name in sorted(names):
+            if not name.endswith(".md"):
+                continue
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, md_root)[:-3].replace(os.sep, "__").replace("-", "_")
+            with open(path) as f:
+                text = f.read()
+            sections = []  # each: list of (label line, language, body)
+            current, fence, label, last = [], None, "", ""
+            for line in text.split("\n"):
+                if fence is None:
+                    if re.match(r"^#+ ", line):
+                        sections.append(current)
+                        current = []
+                    elif line.startswith("```"):
+                        fence = (line[3:].strip() or "text", last, [])
+                    elif line.strip():
+                        last = line
+                else:
+                    if line.startswith("```"):
+                        current.append((fence[1], fence[0], "\n".join(fence[2])))
+                        fence, last = None, ""
+                    else:
+                        fence[2].append(line)
+            sections.append(current)
+            for i, blocks in enumerate(sections):
+                if not blocks:
+                    continue
+                if any(lang not in ("py", "python") for _, lang, _ in blocks):
+                    continue
+                if any(re.match(r"^`[^`]+`:", label.strip()) for label, _, _ in blocks):
+                    continue
+                code = "\n".join(body for _, _, body in blocks) + "\n"
+                fname = f"md_{rel}_{i:03d}.py"
+                with open(os.path.join(out_dir, fname), "w") as f:
+                    f.write(code)
+                files.append(os.path.join(out_dir, fname))
+                lines = code.split("\n")
+                for n, line in enumerate(lines, 1):
+                    m = re.search(r"# error:(.*)$", line)
+                    if not m:
+                        continue
+                    target = n
+                    if line.strip().startswith("#"):
+                        # An assertion on a line of its own applies to the next code line.
+                        target = next((k for k in range(n + 1, len(lines) + 1)
+                                       if lines[k - 1].strip() and not lines[k - 1].strip().startswith("#")), n)
+                    codes = re.findall(r"\[([a-z-]+)\]", m[1])
+                    if not codes:
+                        # An assertion with only a message: some error is expected there, of
+                        # an unnamed kind; findings on that line are not scored either way.
+                        WILDCARD_LINES.add((fname, target))
+                    for code_name in codes:
+                        rule = TY_TO_RULE.get(code_name)
+                        if rule:
+                            expected.add((fname, target, rule))
+    return sorted(files), expected
+
+
 def score(found, expected):
     found = {f for f in found if f[2] in RULES}
     tp = found & expected
@@ -172,7 +245,10 @@ def score(found, expected):
 
 
 def accuracy(args):
-    files, expected = expectations(args.corpus)
+    if args.mdtest:
+        files, expected = extract_mdtests(args.mdtest, os.path.join("/tmp", "review_bench_mdtest"))
+    else:
+        files, expected = expectations(args.corpus)
     tools = {"ferrocodex": lambda: findings_ferrocodex(args.ferrocodex, files)}
     if args.tools:
         tools["mypy"] = lambda: findings_mypy(args.tools, files)
@@ -185,6 +261,10 @@ def accuracy(args):
     for name, get in tools.items():
         t0 = time.time()
         found = get()
+        if args.mdtest:
+            # ty's tests only make claims about ty's rules: findings of our other rules
+            # (unused imports, unreachable code, ...) cannot be judged there.
+            found = [f for f in found if f[2] in set(MAPPING["ty"].values()) and (f[0], f[1]) not in WILDCARD_LINES]
         tp, fp, per_rule, fps = score(found, expected)
         results[name] = (tp, fp, per_rule, time.time() - t0)
         if args.verbose:
@@ -194,8 +274,11 @@ def accuracy(args):
             for m in missed:
                 print(f"  {name} missed: {m}", file=sys.stderr)
     names = list(results)
-    print(f"Planted-bug corpus: {len(files)} files, {len(expected)} planted bugs, "
-          f"{sum(1 for f in files if os.path.basename(f).startswith('clean_'))} clean files.\n")
+    if args.mdtest:
+        print(f"ty markdown tests: {len(files)} single-file sections, {len(expected)} expected errors of our rules.\n")
+    else:
+        print(f"Planted-bug corpus: {len(files)} files, {len(expected)} planted bugs, "
+              f"{sum(1 for f in files if os.path.basename(f).startswith('clean_'))} clean files.\n")
     print("| | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     print("| true positives | " + " | ".join(str(results[n][0]) for n in names) + " |")
@@ -282,6 +365,7 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     a = sub.add_parser("accuracy")
     a.add_argument("--corpus", default=os.path.join("crates", "analysis", "corpus"))
+    a.add_argument("--mdtest", help="score on ty's markdown tests instead: the crate's resources/mdtest folder")
     a.add_argument("--ferrocodex", required=True, help="command printing ferrocodex's JSON report for the files appended")
     a.add_argument("--tools", help="folder with mypy, ty, pyrefly, ruff executables")
     a.add_argument("--pyright", help="path to the pyright executable")

@@ -433,7 +433,12 @@ impl<'m, 'a> Checker<'m, 'a> {
                         Ty::Unknown
                     }
                 };
-                let ty = self.binop(a.op, &left, &right, a.range);
+                // `x op= y` tries `x.__iop__(y)` first.
+                let inplace = format!("__i{}", &stdlib::dunders(a.op).0[2..]);
+                let ty = match self.operator_method(&left, &inplace) {
+                    Some(Some(fid)) => self.return_type(fid),
+                    _ => self.binop(a.op, &left, &right, a.range),
+                };
                 self.assign(frame, env, &a.target, ty);
             }
             Stmt::Return(r) => {
@@ -1295,7 +1300,11 @@ impl<'m, 'a> Checker<'m, 'a> {
                     Ok(Some(Member::Attr(t))) => Ok(t),
                     Err(()) => Ok(Ty::Unknown),
                     Ok(None) => {
-                        if self.model.subclass_defines(*c, name) {
+                        // Dunders come from decorators and the data model (`__replace__` of a
+                        // dataclass, `__match_args__`): never reported.
+                        if self.model.subclass_defines(*c, name)
+                            || (name.starts_with("__") && name.ends_with("__"))
+                        {
                             return Ok(Ty::Unknown);
                         }
                         let mut all = Vec::new();

@@ -105,9 +105,48 @@ pub fn review_file_source(path: &Path, source: &str) -> Vec<Finding> {
             offset: (r.start, r.end),
         })
         .collect();
+    findings.retain(|f| !suppressed(index.line_text(f.start.line), f.rule));
     findings.sort_by_key(|f| (f.start, f.rule));
     findings.dedup_by(|a, b| a.start == b.start && a.rule == b.rule);
     findings
+}
+
+/// Whether a comment on the finding's line silences it: `# ferrocodex: ignore`, a type
+/// checker's `# type: ignore` / `# ty: ignore` / `# pyright: ignore` (for the type rules), or
+/// `# noqa` (bare, or naming the rule's code or name).
+fn suppressed(line: &str, rule: Rule) -> bool {
+    let Some(hash) = line.find('#') else {
+        return false;
+    };
+    let comment = &line[hash..];
+    if comment.contains("ferrocodex: ignore") {
+        return true;
+    }
+    let type_rule = !matches!(
+        rule,
+        Rule::MutableDefault
+            | Rule::IsLiteral
+            | Rule::UnusedImport
+            | Rule::UnusedVariable
+            | Rule::BareExcept
+    );
+    if type_rule
+        && ["type: ignore", "ty: ignore", "pyright: ignore"]
+            .iter()
+            .any(|m| comment.contains(m))
+    {
+        return true;
+    }
+    match comment.find("noqa") {
+        Some(at) => {
+            let rest = &comment[at + 4..];
+            match rest.strip_prefix(':') {
+                Some(codes) => codes.contains(rule.code()) || codes.contains(rule.name()),
+                None => true,
+            }
+        }
+        None => false,
+    }
 }
 
 fn check(path: &Path, source: &str) -> Vec<RawFinding> {

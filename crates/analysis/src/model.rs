@@ -230,10 +230,13 @@ impl<'a> Model<'a> {
     }
 
     fn function_info(&self, def: &'a ast::StmtFunctionDef, class: Option<ClassId>) -> FuncInfo<'a> {
-        let mut kind = if class.is_some() {
-            FuncKind::Method
-        } else {
-            FuncKind::Plain
+        let mut kind = match (class, def.name.as_str()) {
+            // Implicitly class-level: the first parameter is the class.
+            (Some(_), "__new__" | "__init_subclass__" | "__class_getitem__") => {
+                FuncKind::ClassMethod
+            }
+            (Some(_), _) => FuncKind::Method,
+            (None, _) => FuncKind::Plain,
         };
         for decorator in &def.decorator_list {
             let name = match &decorator.expression {

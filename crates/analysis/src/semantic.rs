@@ -124,12 +124,20 @@ fn collect<'a>(
         .filter(|(name, _)| {
             !prescan.declared_global.contains(*name) && !prescan.walrus.contains(*name)
         })
-        .filter(|(name, _)| !prescan.type_params.contains(*name))
+        .filter(|(name, _)| {
+            !prescan.type_params.contains(*name) && !prescan.declared_only.contains(*name)
+        })
         // `_` is commonly installed into builtins by gettext.
         .filter(|(name, _)| {
             !matches!(
                 *name,
-                "__class__" | "__module__" | "__qualname__" | "__annotations__" | "_"
+                "__class__"
+                    | "__module__"
+                    | "__qualname__"
+                    | "__annotations__"
+                    | "_"
+                    | "reveal_type"
+                    | "reveal_locals"
             )
         })
         .collect();
@@ -737,6 +745,9 @@ struct Prescan<'a> {
     dynamic_globals: bool,
     /// PEP 695 type parameters (`def f[T](x: T)`), which live in their own annotation scope.
     type_params: HashSet<&'a str>,
+    /// Names declared with a bare annotation (`x: int`): type checkers treat them as defined,
+    /// and the value is usually set somewhere the reviewer does not see.
+    declared_only: HashSet<&'a str>,
 }
 
 impl<'a> Prescan<'a> {
@@ -749,6 +760,7 @@ impl<'a> Prescan<'a> {
             module_getattr: false,
             dynamic_globals: false,
             type_params: HashSet::new(),
+            declared_only: HashSet::new(),
         };
         for stmt in &module.body {
             if let Stmt::FunctionDef(f) = stmt {
@@ -765,6 +777,15 @@ impl<'a> Prescan<'a> {
 impl<'a> Visitor<'a> for Prescan<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
+            Stmt::AnnAssign(ast::StmtAnnAssign {
+                target,
+                value: None,
+                ..
+            }) => {
+                if let Expr::Name(n) = target.as_ref() {
+                    self.declared_only.insert(n.id.as_str());
+                }
+            }
             Stmt::Global(g) => self
                 .declared_global
                 .extend(g.names.iter().map(|n| n.as_str())),

@@ -58,3 +58,12 @@ fn syntax_error_is_a_finding_with_a_location() {
     assert_eq!(findings[0].rule, ferrocodex_analysis::Rule::SyntaxError);
     assert_eq!(findings[0].start.line, 2);
 }
+
+#[test]
+fn suppression_comments_silence_findings() {
+    use ferrocodex_analysis::Rule;
+    let source = "import os  # noqa: FCR013\nimport sys  # noqa: FCR001\nx = 1 + 'a'  # type: ignore\ny = 2 + 'b'\n";
+    let findings = review_source(source);
+    let rules: Vec<(usize, Rule)> = findings.iter().map(|f| (f.start.line, f.rule)).collect();
+    assert_eq!(rules, [(2, Rule::UnusedImport), (4, Rule::UnsupportedOperand)]);
+}
