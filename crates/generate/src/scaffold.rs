@@ -81,14 +81,17 @@ pub fn scaffold(request: &str, lang: Lang) -> Scaffold {
     }
     let c = lang.comment();
     let header = format!("{c} Language: {}\n{c} {sentence}.\n", lang.display());
+    // The definition keyword ends the prompt without its trailing space: tokenizers join a
+    // space to the word after it, so the model's likeliest next token is " name".
     let (code_start, stop): (&str, &[&str]) = match lang {
-        Lang::Python => ("def ", &["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\n\n\n"]),
-        Lang::JavaScript => ("function ", &["\n\n\n"]),
-        Lang::TypeScript => ("function ", &["\n\n\n"]),
-        Lang::Rust => ("fn ", &["\n\n\n"]),
-        Lang::Go => ("func ", &["\n\n\n"]),
+        // Top-level statements after the function end it (the Codex paper's stop sequences).
+        Lang::Python => ("def", &["\ndef ", "\nclass ", "\nif ", "\n#"]),
+        Lang::JavaScript => ("function", &["\n\n\n"]),
+        Lang::TypeScript => ("function", &["\n\n\n"]),
+        Lang::Rust => ("fn", &["\n\n\n"]),
+        Lang::Go => ("func", &["\n\n\n"]),
         Lang::C | Lang::Cpp => ("", &["\n\n\n"]),
-        Lang::Java => ("public static ", &["\n\n\n"]),
+        Lang::Java => ("public static", &["\n\n\n"]),
         Lang::Bash => ("", &["\n\n\n"]),
     };
     Scaffold {
@@ -138,7 +141,7 @@ mod tests {
     #[test]
     fn python_scaffold_ends_with_def() {
         let s = scaffold("check whether a number is prime", Lang::Python);
-        assert!(s.prompt.ends_with("# Check whether a number is prime.\ndef "), "{}", s.prompt);
+        assert!(s.prompt.ends_with("# Check whether a number is prime.\ndef"), "{}", s.prompt);
         assert!(s.stop.contains(&"\ndef ".to_string()));
     }
 
@@ -147,6 +150,14 @@ mod tests {
         let mut b = BlockEnd::default();
         assert_eq!(b.push("int f() {\n  if (x) {"), None);
         assert_eq!(b.push(" y(); }\n  return 1;\n}\nint g"), Some(20 + 21));
+    }
+
+    #[test]
+    fn every_scaffold_fits_the_stop_limit() {
+        for name in Lang::NAMES.split(", ") {
+            let lang = Lang::parse(name).unwrap();
+            assert!(scaffold("sort a list", lang).stop.len() <= crate::MAX_STOPS, "{name}");
+        }
     }
 
     #[test]
