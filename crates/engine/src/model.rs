@@ -74,16 +74,10 @@ impl Logits {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
     /// Worker threads for the forward pass (default: the machine's available parallelism).
     pub threads: Option<usize>,
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions { threads: None }
-    }
 }
 
 /// Most tokens processed in one internal pass; longer inputs are prefilled in chunks.
