@@ -110,6 +110,17 @@ pub fn log_softmax(x: &[f32], out: &mut Vec<f32>) {
     out.extend(x.iter().map(|&v| (v as f64 - lse) as f32));
 }
 
+/// Index of the largest logit, the first on ties (greedy decoding; numpy's argmax agrees).
+pub fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in logits.iter().enumerate() {
+        if v > logits[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

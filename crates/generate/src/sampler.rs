@@ -1,5 +1,6 @@
 //! Choosing the next token from a row of logits.
 
+pub use ferrocodex_engine::ops::argmax;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -103,17 +104,6 @@ impl Sampler {
         }
         self.cand.last().map_or(0, |c| c.0)
     }
-}
-
-/// Index of the largest logit (the first one on ties).
-pub fn argmax(logits: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > logits[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
 
 #[cfg(test)]

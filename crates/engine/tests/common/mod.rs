@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use ferrocodex_engine::ops::argmax;
 use ferrocodex_engine::{ops, KvCache, LogitsFor, Model, SeqInput};
 use serde_json::Value;
 
@@ -83,15 +84,4 @@ pub fn teacher_forced(model: &Model, prompt: &[u32], expected: &[u32], top: &[Va
             .expect("forward");
     }
     a
-}
-
-/// Index of the largest logit, the first on ties (as numpy's argmax).
-pub fn argmax(row: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
