@@ -1,30 +1,47 @@
-//! Decoding on top of the engine: turning logits into tokens and tokens into text.
+//! Decoding on top of the engine: turning logits into tokens and tokens into text, for one
+//! request or many at once.
 //!
-//! [`generate`] prefills a prompt, then repeatedly samples the next token with a [`Sampler`]
-//! (greedy at temperature 0; otherwise temperature, top-k and nucleus sampling from a seeded
-//! generator), feeds it back, and streams the text through a callback. It stops at an
-//! end-of-generation token, at `max_tokens`, or when the text reaches one of the stop strings,
-//! which are matched on text across token boundaries and trimmed from the output; streamed
-//! text is held back only while it could still be the start of a stop string.
+//! A [`CompletionRequest`] has the Codex Completions API's parameters: samplers (temperature,
+//! top-k, top-p, min-p, presence/frequency/repetition penalties, logit_bias, seed), `n` and
+//! `best_of` (the prompt is prefilled once and its KV cache forked per sample; the best `n` by
+//! mean token log-probability are returned), up to four stop strings matched on text across
+//! token boundaries, log-probabilities with alternatives, `echo`, and insert mode (`suffix`,
+//! see [`fim`]). [`complete`] runs one request on the calling thread; a [`Scheduler`] runs
+//! many on its own thread with continuous batching; [`beam_search`] finds high-probability
+//! continuations.
 //!
 //! ```no_run
 //! # fn demo(model: &ferrocodex_engine::Model) -> Result<(), ferrocodex_generate::GenerateError> {
-//! use ferrocodex_generate::{generate, GenerateRequest};
-//! let prompt = model.tokenizer().encode("def fibonacci(n):", true)?;
-//! let req = GenerateRequest { max_tokens: 64, ..GenerateRequest::new(prompt) };
-//! let done = generate(model, &req, &mut |text| { print!("{text}"); true })?;
-//! println!("\n[{} tokens, {:?}]", done.tokens.len(), done.finish_reason);
+//! use ferrocodex_generate::{complete, CompletionRequest, Event, Prompt};
+//! let req = CompletionRequest { max_tokens: 64, ..CompletionRequest::new(Prompt::Text("def fibonacci(n):".into())) };
+//! let done = complete(model, &req, &mut |ev| {
+//!     if let Event::Delta { text, .. } = ev { print!("{text}"); }
+//!     true
+//! })?;
+//! println!("\n[{} tokens, {}]", done.usage.completion_tokens, done.choices[0].finish_reason.as_str());
 //! # Ok(()) }
 //! ```
 
-pub mod scaffold;
+pub mod api;
+mod batch;
+mod beam;
+pub mod fim;
+mod request;
 mod sampler;
+pub mod scaffold;
+mod scheduler;
 mod stop;
 
-pub use sampler::{argmax, Sampler, SamplingParams};
+pub use batch::{log_sum_exp, SchedEvent};
+pub use beam::{beam_search, BeamParams, BeamResult};
+pub use request::{
+    Choice, Completion, CompletionRequest, Event, Logprobs, Prompt, Usage, MAX_LOGPROBS, MAX_SAMPLES, MAX_STOPS,
+};
+pub use sampler::{argmax, Sampler, SamplingParams, REPETITION_WINDOW};
+pub use scheduler::{Scheduler, SchedulerConfig, SchedulerStats, SubmitError};
 pub use stop::StopMatcher;
 
-use ferrocodex_engine::{EngineError, LogitsFor, Model, SeqInput, StreamDecoder, TokenizerError};
+use ferrocodex_engine::{EngineError, Model, TokenizerError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
@@ -34,6 +51,12 @@ pub enum GenerateError {
     Tokenizer(#[from] TokenizerError),
     #[error("invalid request: {param}: {message}")]
     Invalid { param: &'static str, message: String },
+    #[error("the request ran past its deadline")]
+    DeadlineExceeded,
+    #[error("generation failed: {0}")]
+    Failed(String),
+    #[error("the request was cancelled")]
+    Cancelled,
 }
 
 /// Why generation ended.
@@ -41,7 +64,7 @@ pub enum GenerateError {
 pub enum FinishReason {
     /// An end-of-generation token or a stop string.
     Stop,
-    /// `max_tokens` reached (or the context filled up).
+    /// `max_tokens` reached.
     Length,
     /// The caller's callback asked to stop.
     Cancelled,
@@ -57,6 +80,43 @@ impl FinishReason {
     }
 }
 
+/// Runs one request on the calling thread. `on_event` hears the streamed text when every
+/// sample is returned (`best_of` = `n`); returning `false` cancels, and the text so far comes
+/// back with finish reason [`FinishReason::Cancelled`].
+pub fn complete(
+    model: &Model,
+    req: &CompletionRequest,
+    on_event: &mut dyn FnMut(&Event) -> bool,
+) -> Result<Completion, GenerateError> {
+    let prepared = batch::Prepared::new(model, req.clone(), None)?;
+    let mut result: Option<Result<Completion, GenerateError>> = None;
+    let mut cancelled = false;
+    {
+        let mut b = batch::Batch::new(model, usize::MAX);
+        let sink = Box::new(|ev: SchedEvent| match ev {
+            SchedEvent::Event(e) => {
+                let go_on = on_event(&e);
+                cancelled |= !go_on;
+                go_on
+            }
+            SchedEvent::Done(r) => {
+                result = Some(r);
+                true
+            }
+        });
+        b.add(prepared, sink);
+        while !b.is_empty() {
+            b.step();
+        }
+    }
+    match result {
+        Some(r) => r,
+        None if cancelled => Err(GenerateError::Cancelled),
+        None => Err(GenerateError::Failed("the request ended without a result".into())),
+    }
+}
+
+/// A single greedy-or-sampled continuation of token ids (the simple form of [`complete`]).
 #[derive(Clone, Debug)]
 pub struct GenerateRequest {
     /// Prompt token ids (BOS included where the model wants it).
@@ -78,9 +138,9 @@ impl GenerateRequest {
     }
 }
 
-/// The result of one generation.
+/// The result of [`generate`].
 #[derive(Clone, Debug)]
-pub struct Completion {
+pub struct Generation {
     pub text: String,
     /// Generated token ids (a token cut by a stop string is still listed).
     pub tokens: Vec<u32>,
@@ -88,102 +148,43 @@ pub struct Completion {
     pub prompt_tokens: usize,
 }
 
-/// The most stop strings a request may carry.
-pub const MAX_STOPS: usize = 4;
-
-/// Generates a continuation of `req.prompt`, calling `on_text` with each piece of text as it
-/// becomes final; returning `false` from `on_text` cancels.
+/// Generates one continuation of `req.prompt`, calling `on_text` with each piece of text as
+/// it becomes final; returning `false` from `on_text` cancels (the text so far is returned).
 pub fn generate(
     model: &Model,
     req: &GenerateRequest,
     on_text: &mut dyn FnMut(&str) -> bool,
-) -> Result<Completion, GenerateError> {
-    req.sampling.validate()?;
-    if req.stop.len() > MAX_STOPS {
-        return Err(GenerateError::Invalid {
-            param: "stop",
-            message: format!("at most {MAX_STOPS} stop sequences are allowed, got {}", req.stop.len()),
-        });
-    }
-    if req.prompt.is_empty() {
-        return Err(GenerateError::Invalid {
-            param: "prompt",
-            message: "the prompt is empty".into(),
-        });
-    }
-    let n_ctx = model.config().n_ctx_train;
-    if req.prompt.len() + req.max_tokens > n_ctx {
-        return Err(GenerateError::Invalid {
-            param: "max_tokens",
-            message: format!(
-                "the prompt ({} tokens) plus max_tokens ({}) exceeds the model's context of {n_ctx} tokens",
-                req.prompt.len(),
-                req.max_tokens
-            ),
-        });
-    }
-    let tok = model.tokenizer();
-    let mut cache = model.new_cache(req.prompt.len() + req.max_tokens);
-    let seq = cache.new_seq();
-    let mut sampler = Sampler::new(req.sampling.clone());
-    let mut decoder = StreamDecoder::new(tok);
-    let mut stops = StopMatcher::new(&req.stop);
-    let mut tokens = Vec::new();
+) -> Result<Generation, GenerateError> {
+    let full = CompletionRequest {
+        max_tokens: req.max_tokens,
+        sampling: req.sampling.clone(),
+        stop: req.stop.clone(),
+        ..CompletionRequest::new(Prompt::Tokens(req.prompt.clone()))
+    };
     let mut text = String::new();
-
-    let mut logits = model.forward(
-        &mut cache,
-        &[SeqInput {
-            seq,
-            tokens: &req.prompt,
-            logits: LogitsFor::Last,
-        }],
-    )?;
-    let mut finish = FinishReason::Length;
-    while tokens.len() < req.max_tokens {
-        let next = sampler.sample(logits.row(0));
-        tokens.push(next);
-        if tok.is_eog(next) {
-            finish = FinishReason::Stop;
-            break;
+    let r = complete(model, &full, &mut |ev| match ev {
+        Event::Delta { text: t, .. } => {
+            text.push_str(t);
+            on_text(t)
         }
-        let piece = decoder.push(next);
-        let (emit, hit) = stops.push(&piece);
-        text.push_str(&emit);
-        if !emit.is_empty() && !on_text(&emit) {
-            finish = FinishReason::Cancelled;
-            break;
+        Event::Finish { .. } => true,
+    });
+    match r {
+        Ok(mut c) => {
+            let choice = c.choices.remove(0);
+            Ok(Generation {
+                text: choice.text,
+                tokens: choice.tokens,
+                finish_reason: choice.finish_reason,
+                prompt_tokens: c.usage.prompt_tokens,
+            })
         }
-        if hit {
-            finish = FinishReason::Stop;
-            break;
-        }
-        if tokens.len() == req.max_tokens {
-            break;
-        }
-        logits = model.forward(
-            &mut cache,
-            &[SeqInput {
-                seq,
-                tokens: &[next],
-                logits: LogitsFor::Last,
-            }],
-        )?;
+        Err(GenerateError::Cancelled) => Ok(Generation {
+            text,
+            tokens: Vec::new(),
+            finish_reason: FinishReason::Cancelled,
+            prompt_tokens: req.prompt.len(),
+        }),
+        Err(e) => Err(e),
     }
-    if finish != FinishReason::Stop || !stops.matched() {
-        // Flush what was held back: a partial stop-string prefix and any incomplete character.
-        let tail = decoder.finish();
-        let (mut emit, _) = stops.push(&tail);
-        emit.push_str(&stops.flush());
-        text.push_str(&emit);
-        if !emit.is_empty() {
-            on_text(&emit);
-        }
-    }
-    Ok(Completion {
-        text,
-        tokens,
-        finish_reason: finish,
-        prompt_tokens: req.prompt.len(),
-    })
 }

@@ -1,4 +1,15 @@
 //! Choosing the next token from a row of logits.
+//!
+//! The order of operations is the one OpenAI documents and llama.cpp follows: `logit_bias` is
+//! added, then the repetition penalty (CTRL-style, over the last [`REPETITION_WINDOW`] tokens
+//! of context) and the presence and frequency penalties (over the tokens generated so far:
+//! `logit -= count × frequency_penalty + [count > 0] × presence_penalty`) are applied; then
+//! temperature 0 takes the argmax, and any other temperature scales the logits, keeps the
+//! `top_k` most likely tokens, the nucleus of mass `top_p`, and the tokens whose probability
+//! is at least `min_p` times the most likely one's, and draws from what is left with a seeded
+//! generator.
+
+use std::collections::HashMap;
 
 pub use ferrocodex_engine::ops::argmax;
 use rand::rngs::StdRng;
@@ -6,7 +17,11 @@ use rand::{Rng, SeedableRng};
 
 use crate::GenerateError;
 
-#[derive(Clone, Debug)]
+/// How many of the most recent context tokens the repetition penalty looks at (llama.cpp's
+/// default `penalty_last_n`).
+pub const REPETITION_WINDOW: usize = 64;
+
+#[derive(Clone, Debug, PartialEq)]
 pub struct SamplingParams {
     /// 0 means greedy (argmax).
     pub temperature: f32,
@@ -14,6 +29,17 @@ pub struct SamplingParams {
     pub top_p: f32,
     /// Keep only the k most likely tokens (0 = off).
     pub top_k: usize,
+    /// Keep only tokens at least this fraction as likely as the most likely one (0 = off).
+    pub min_p: f32,
+    /// OpenAI's presence penalty (−2..2): subtracted once from every token already generated.
+    pub presence_penalty: f32,
+    /// OpenAI's frequency penalty (−2..2): subtracted once per earlier occurrence.
+    pub frequency_penalty: f32,
+    /// CTRL-style repetition penalty (1 = off): recent tokens' positive logits are divided by
+    /// it and negative ones multiplied.
+    pub repetition_penalty: f32,
+    /// Added to the logits of the listed token ids (−100..100; −100 bans a token).
+    pub logit_bias: Vec<(u32, f32)>,
     /// Seed of the random generator: the same seed gives the same output.
     pub seed: Option<u64>,
 }
@@ -24,33 +50,91 @@ impl Default for SamplingParams {
             temperature: 0.0,
             top_p: 1.0,
             top_k: 0,
+            min_p: 0.0,
+            presence_penalty: 0.0,
+            frequency_penalty: 0.0,
+            repetition_penalty: 1.0,
+            logit_bias: Vec::new(),
             seed: None,
         }
     }
 }
 
+fn invalid(param: &'static str, message: String) -> GenerateError {
+    GenerateError::Invalid { param, message }
+}
+
 impl SamplingParams {
-    pub fn validate(&self) -> Result<(), GenerateError> {
+    /// Checks every parameter's range; `vocab` (when known) bounds the logit_bias ids.
+    pub fn validate(&self, vocab: Option<usize>) -> Result<(), GenerateError> {
         if !(self.temperature >= 0.0) || !self.temperature.is_finite() {
-            return Err(GenerateError::Invalid {
-                param: "temperature",
-                message: format!("must be a number ≥ 0, got {}", self.temperature),
-            });
+            return Err(invalid("temperature", format!("must be a number ≥ 0, got {}", self.temperature)));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(GenerateError::Invalid {
-                param: "top_p",
-                message: format!("must be in (0, 1], got {}", self.top_p),
-            });
+            return Err(invalid("top_p", format!("must be in (0, 1], got {}", self.top_p)));
+        }
+        if !(0.0..=1.0).contains(&self.min_p) {
+            return Err(invalid("min_p", format!("must be in [0, 1], got {}", self.min_p)));
+        }
+        if !(-2.0..=2.0).contains(&self.presence_penalty) {
+            return Err(invalid(
+                "presence_penalty",
+                format!("must be between -2 and 2, got {}", self.presence_penalty),
+            ));
+        }
+        if !(-2.0..=2.0).contains(&self.frequency_penalty) {
+            return Err(invalid(
+                "frequency_penalty",
+                format!("must be between -2 and 2, got {}", self.frequency_penalty),
+            ));
+        }
+        if !(self.repetition_penalty > 0.0) || !self.repetition_penalty.is_finite() {
+            return Err(invalid(
+                "repetition_penalty",
+                format!("must be a number > 0, got {}", self.repetition_penalty),
+            ));
+        }
+        for &(id, bias) in &self.logit_bias {
+            if !(-100.0..=100.0).contains(&bias) {
+                return Err(invalid(
+                    "logit_bias",
+                    format!("the bias of token {id} must be between -100 and 100, got {bias}"),
+                ));
+            }
+            if let Some(v) = vocab {
+                if id as usize >= v {
+                    return Err(invalid(
+                        "logit_bias",
+                        format!("token id {id} is outside the model's vocabulary of {v} tokens"),
+                    ));
+                }
+            }
         }
         Ok(())
     }
+
+    /// Whether anything changes the logits before the temperature step.
+    fn adjusts_logits(&self) -> bool {
+        !self.logit_bias.is_empty()
+            || self.presence_penalty != 0.0
+            || self.frequency_penalty != 0.0
+            || self.repetition_penalty != 1.0
+    }
 }
 
+/// Draws tokens for one sequence. Feed it every token that enters the sequence's context
+/// ([`Sampler::observe_context`] for the prompt, [`Sampler::accept`] for generated ones) so
+/// the penalties see them.
 pub struct Sampler {
     params: SamplingParams,
     rng: StdRng,
-    /// (token, probability) candidates, reused between calls.
+    /// Occurrences of each generated token (presence and frequency penalties).
+    counts: HashMap<u32, u32>,
+    /// The last [`REPETITION_WINDOW`] context tokens (repetition penalty).
+    recent: Vec<u32>,
+    /// Adjusted logits, reused between calls.
+    adjusted: Vec<f32>,
+    /// (token, weight) candidates, reused between calls.
     cand: Vec<(u32, f32)>,
 }
 
@@ -63,47 +147,146 @@ impl Sampler {
         Sampler {
             params,
             rng,
+            counts: HashMap::new(),
+            recent: Vec::new(),
+            adjusted: Vec::new(),
             cand: Vec::new(),
         }
     }
 
-    /// The next token for a row of logits.
-    pub fn sample(&mut self, logits: &[f32]) -> u32 {
-        if self.params.temperature == 0.0 {
-            return argmax(logits);
+    pub fn params(&self) -> &SamplingParams {
+        &self.params
+    }
+
+    /// Records prompt tokens (they count for the repetition penalty only).
+    pub fn observe_context(&mut self, tokens: &[u32]) {
+        for &t in tokens {
+            self.push_recent(t);
         }
-        let t = self.params.temperature;
-        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        self.cand.clear();
-        self.cand
-            .extend(logits.iter().enumerate().map(|(i, &l)| (i as u32, ((l - max) / t).exp())));
-        self.cand.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
-        if self.params.top_k > 0 {
-            self.cand.truncate(self.params.top_k);
+    }
+
+    /// Records a generated token.
+    pub fn accept(&mut self, token: u32) {
+        *self.counts.entry(token).or_insert(0) += 1;
+        self.push_recent(token);
+    }
+
+    fn push_recent(&mut self, t: u32) {
+        if self.recent.len() == REPETITION_WINDOW {
+            self.recent.remove(0);
         }
-        let total: f32 = self.cand.iter().map(|c| c.1).sum();
-        if self.params.top_p < 1.0 {
-            let mut acc = 0.0;
-            let mut keep = self.cand.len();
-            for (i, c) in self.cand.iter().enumerate() {
-                acc += c.1 / total;
-                if acc >= self.params.top_p {
-                    keep = i + 1;
-                    break;
+        self.recent.push(t);
+    }
+
+    /// The logits after logit_bias and the penalties (the row itself when none apply).
+    pub fn adjust<'a>(&'a mut self, logits: &'a [f32]) -> &'a [f32] {
+        if !self.params.adjusts_logits() {
+            return logits;
+        }
+        self.adjusted.clear();
+        self.adjusted.extend_from_slice(logits);
+        let l = &mut self.adjusted;
+        for &(id, bias) in &self.params.logit_bias {
+            if let Some(v) = l.get_mut(id as usize) {
+                *v += bias;
+            }
+        }
+        let rp = self.params.repetition_penalty;
+        if rp != 1.0 {
+            let mut seen: Vec<u32> = self.recent.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            for t in seen {
+                if let Some(v) = l.get_mut(t as usize) {
+                    *v = if *v > 0.0 { *v / rp } else { *v * rp };
                 }
             }
-            self.cand.truncate(keep);
         }
-        let total: f32 = self.cand.iter().map(|c| c.1).sum();
-        let mut r = self.rng.random::<f32>() * total;
+        let (pp, fp) = (self.params.presence_penalty, self.params.frequency_penalty);
+        if pp != 0.0 || fp != 0.0 {
+            for (&t, &c) in &self.counts {
+                if let Some(v) = l.get_mut(t as usize) {
+                    *v -= c as f32 * fp + pp;
+                }
+            }
+        }
+        &self.adjusted
+    }
+
+    /// The next token for a row of logits (the caller then calls [`Sampler::accept`]).
+    pub fn sample(&mut self, logits: &[f32]) -> u32 {
+        let adjusts = self.params.adjusts_logits();
+        if adjusts {
+            self.adjust(logits);
+        }
+        let row: &[f32] = if adjusts { &self.adjusted } else { logits };
+        if self.params.temperature == 0.0 {
+            return argmax(row);
+        }
+        let p = &self.params;
+        let t = p.temperature;
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        self.cand.clear();
+        // exp((l - max) / t): the most likely token weighs 1; tokens that would round to a
+        // weight of zero can never be drawn and are left out.
+        self.cand.extend(row.iter().enumerate().filter_map(|(i, &l)| {
+            let w = ((l - max) / t).exp();
+            (w > 0.0).then_some((i as u32, w))
+        }));
+        if p.top_k > 0 && p.top_k < self.cand.len() {
+            self.cand
+                .select_nth_unstable_by(p.top_k - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            self.cand.truncate(p.top_k);
+        }
+        if p.top_p < 1.0 {
+            let total: f64 = self.cand.iter().map(|c| c.1 as f64).sum();
+            nucleus(&mut self.cand, total, p.top_p as f64);
+        }
+        if p.min_p > 0.0 {
+            // The largest remaining weight is 1 (the maximum itself always survives).
+            let floor = p.min_p;
+            self.cand.retain(|c| c.1 >= floor);
+        }
+        let total: f64 = self.cand.iter().map(|c| c.1 as f64).sum();
+        let mut r = self.rng.random::<f64>() * total;
         for c in &self.cand {
-            r -= c.1;
-            if r <= 0.0 {
+            r -= c.1 as f64;
+            if r < 0.0 {
                 return c.0;
             }
         }
-        self.cand.last().map_or(0, |c| c.0)
+        self.cand.last().map_or(argmax(row), |c| c.0)
     }
+}
+
+/// Keeps the smallest set of most likely candidates whose mass reaches `top_p` of `total`,
+/// sorted by weight. Sorts only as much of the list as it needs: first the largest 256, then
+/// everything if those do not reach the mass.
+fn nucleus(cand: &mut Vec<(u32, f32)>, total: f64, top_p: f64) {
+    let by_weight = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let target = top_p * total;
+    let head = 256.min(cand.len());
+    if head < cand.len() {
+        cand.select_nth_unstable_by(head - 1, by_weight);
+    }
+    cand[..head].sort_unstable_by(by_weight);
+    let keep = |c: &[(u32, f32)]| {
+        let mut acc = 0.0;
+        for (i, x) in c.iter().enumerate() {
+            acc += x.1 as f64;
+            if acc >= target {
+                return Some(i + 1);
+            }
+        }
+        None
+    };
+    if let Some(k) = keep(&cand[..head]) {
+        cand.truncate(k);
+        return;
+    }
+    cand.sort_unstable_by(by_weight);
+    let k = keep(cand).unwrap_or(cand.len());
+    cand.truncate(k);
 }
 
 #[cfg(test)]
@@ -148,16 +331,34 @@ mod tests {
     }
 
     #[test]
+    fn nucleus_beyond_the_sorted_head_sorts_everything() {
+        // 1000 equal weights: top_p 0.5 needs 500 of them, more than the first 256.
+        let mut cand: Vec<(u32, f32)> = (0..1000).map(|i| (i, 1.0)).collect();
+        nucleus(&mut cand, 1000.0, 0.5);
+        assert_eq!(cand.len(), 500);
+    }
+
+    #[test]
     fn invalid_parameters_are_named() {
-        let p = SamplingParams {
-            top_p: 0.0,
-            ..Default::default()
-        };
-        assert!(p.validate().unwrap_err().to_string().contains("top_p"));
-        let p = SamplingParams {
-            temperature: -1.0,
-            ..Default::default()
-        };
-        assert!(p.validate().unwrap_err().to_string().contains("temperature"));
+        let cases: Vec<(SamplingParams, &str)> = vec![
+            (SamplingParams { top_p: 0.0, ..Default::default() }, "top_p"),
+            (SamplingParams { top_p: 1.5, ..Default::default() }, "top_p"),
+            (SamplingParams { temperature: -1.0, ..Default::default() }, "temperature"),
+            (SamplingParams { temperature: f32::NAN, ..Default::default() }, "temperature"),
+            (SamplingParams { min_p: 2.0, ..Default::default() }, "min_p"),
+            (SamplingParams { presence_penalty: 3.0, ..Default::default() }, "presence_penalty"),
+            (SamplingParams { frequency_penalty: -2.5, ..Default::default() }, "frequency_penalty"),
+            (SamplingParams { repetition_penalty: 0.0, ..Default::default() }, "repetition_penalty"),
+            (SamplingParams { logit_bias: vec![(3, 101.0)], ..Default::default() }, "logit_bias"),
+            (SamplingParams { logit_bias: vec![(10, 1.0)], ..Default::default() }, "logit_bias"),
+        ];
+        for (p, name) in cases {
+            let err = p.validate(Some(10)).unwrap_err();
+            assert!(
+                matches!(&err, GenerateError::Invalid { param, .. } if *param == name),
+                "{p:?} should be rejected naming {name}, got {err}"
+            );
+        }
+        assert!(SamplingParams::default().validate(Some(10)).is_ok());
     }
 }

@@ -8,20 +8,28 @@ pub struct StopMatcher {
     /// Text received but not yet released.
     held: String,
     matched: bool,
+    /// Index (in the list given to `new`) of the stop string that was found.
+    which: Option<usize>,
 }
 
 impl StopMatcher {
     pub fn new(stops: &[String]) -> StopMatcher {
         StopMatcher {
-            stops: stops.iter().filter(|s| !s.is_empty()).cloned().collect(),
+            stops: stops.to_vec(),
             held: String::new(),
             matched: false,
+            which: None,
         }
     }
 
     /// Whether a stop string has been seen.
     pub fn matched(&self) -> bool {
         self.matched
+    }
+
+    /// Which stop string was found (its index in the list given to [`StopMatcher::new`]).
+    pub fn which(&self) -> Option<usize> {
+        self.which
     }
 
     /// Adds text; returns the text that is now final and whether a stop string was reached.
@@ -34,10 +42,13 @@ impl StopMatcher {
         let first = self
             .stops
             .iter()
-            .filter_map(|s| self.held.find(s.as_str()))
+            .enumerate()
+            .filter(|(_, s)| !s.is_empty())
+            .filter_map(|(i, s)| self.held.find(s.as_str()).map(|at| (at, i)))
             .min();
-        if let Some(at) = first {
+        if let Some((at, i)) = first {
             self.matched = true;
+            self.which = Some(i);
             let out = self.held[..at].to_string();
             self.held.clear();
             return (out, true);
