@@ -46,8 +46,8 @@ pub fn run(args: GenerateArgs, global: &GlobalOpts) -> anyhow::Result<()> {
         sampling: SamplingParams {
             temperature: args.temperature,
             top_p: args.top_p,
-            top_k: 0,
             seed: args.seed,
+            ..Default::default()
         },
         stop: sc.stop.clone(),
     };
