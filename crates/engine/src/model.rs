@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use ferrocodex_gguf::GgufFile;
 use ferrocodex_tokenizer::Tokenizer;
-use ferrocodex_quant::{vec_dot, GgmlType};
+use ferrocodex_quant::{f16_axpy_many, vec_dot_many, GgmlType};
 use half::f16;
 use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
@@ -392,35 +392,61 @@ impl Model {
         let vd = c.v_dim();
         let group = n_head / c.n_head_kv;
         let scale = if c.query_scale.is_some() { 1.0 } else { c.kq_scale };
-        let task = |(idx, out_head): (usize, &mut [f32])| {
-            let (r, h) = (idx / n_head, idx % n_head);
+        // Tasks take `sg` query heads of one key/value group at a time, so each key and value
+        // row is read once for all of them; the group is split only as far as needed to give
+        // every thread work (a single decoding sequence still uses all threads).
+        let rows = row_seq.len();
+        let threads = self.pool.current_num_threads().max(1);
+        let sg = (1..=group)
+            .rev()
+            .find(|&sg| group % sg == 0 && rows * n_head / sg >= threads)
+            .unwrap_or(1);
+        let per_row = n_head / sg;
+        let task = |(idx, out_sub): (usize, &mut [f32])| {
+            let (r, h0) = (idx / per_row, (idx % per_row) * sg);
+            let kvh = h0 / group;
             let pos = row_pos[r];
             let (keys, values) = cache.layer(row_seq[r], layer);
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
-            let kvh = h / group;
+            let npos = pos + 1 - first;
             // q·k in half precision, as the reference multiplies an f32 query with f16 keys.
-            let mut qh = vec![f16::ZERO; hd];
-            qh.convert_from_f32_slice(&q[r * n_head * hd + h * hd..][..hd]);
+            let mut qh = vec![f16::ZERO; sg * hd];
+            qh.convert_from_f32_slice(&q[r * n_head * hd + h0 * hd..][..sg * hd]);
             let qb = f16_bytes(&qh);
-            let mut scores: Vec<f32> = (first..=pos)
-                .map(|j| vec_dot(GgmlType::F16, hd, f16_bytes(&keys[j * kvd + kvh * hd..][..hd]), qb) * scale)
-                .collect();
-            ops::softmax(&mut scores);
-            out_head.iter_mut().for_each(|v| *v = 0.0);
-            let mut vj = vec![0f32; hd_v];
-            for (s, j) in scores.iter().zip(first..=pos) {
-                let p = f16::from_f32(*s).to_f32();
-                values[j * vd + kvh * hd_v..][..hd_v].convert_to_f32_slice(&mut vj);
-                for (o, &vv) in out_head.iter_mut().zip(&vj) {
-                    *o += p * vv;
+            let mut raw = vec![0f32; npos * sg];
+            if kvd == hd {
+                // One key/value head: the keys of the window are consecutive rows.
+                let k = f16_bytes(&keys[first * kvd..(pos + 1) * kvd]);
+                vec_dot_many(GgmlType::F16, hd, k, npos, qb, sg, &mut raw);
+            } else {
+                for (j, out) in (first..=pos).zip(raw.chunks_exact_mut(sg)) {
+                    let k = f16_bytes(&keys[j * kvd + kvh * hd..][..hd]);
+                    vec_dot_many(GgmlType::F16, hd, k, 1, qb, sg, out);
                 }
             }
+            let mut probs = vec![0f32; sg * npos];
+            for (i, ph) in probs.chunks_exact_mut(npos).enumerate() {
+                for (j, p) in ph.iter_mut().enumerate() {
+                    *p = raw[j * sg + i] * scale;
+                }
+                ops::softmax(ph);
+            }
+            out_sub.iter_mut().for_each(|v| *v = 0.0);
+            // The reference rounds the probabilities to half precision before weighting values.
+            let mut p = vec![0f32; sg];
+            for (jj, j) in (first..=pos).enumerate() {
+                for (i, pi) in p.iter_mut().enumerate() {
+                    *pi = f16::from_f32(probs[i * npos + jj]).to_f32();
+                }
+                let v = f16_bytes(&values[j * vd + kvh * hd_v..][..hd_v]);
+                f16_axpy_many(&p, v, hd_v, out_sub);
+            }
         };
-        if row_seq.len() * n_head == 1 {
-            out.chunks_exact_mut(hd_v).enumerate().for_each(task);
+        if rows * per_row == 1 {
+            out.chunks_exact_mut(sg * hd_v).enumerate().for_each(task);
         } else {
             self.pool
-                .install(|| out.par_chunks_exact_mut(hd_v).enumerate().for_each(task));
+                .install(|| out.par_chunks_exact_mut(sg * hd_v).enumerate().for_each(task));
         }
     }
 }

@@ -35,16 +35,27 @@ const GELU_COEF_A: f32 = 0.044715;
 
 /// GELU with the tanh approximation, evaluated as the reference does: the input rounded to
 /// half precision, the result rounded to half precision, and the identity/zero beyond ±10.
+/// The result depends only on the input's half-precision bits, so it comes from a table of
+/// all 65,536 of them, built on first use.
 pub fn gelu(x: f32) -> f32 {
     if x <= -10.0 {
         0.0
     } else if x >= 10.0 {
         x
     } else {
-        let h = f16::from_f32(x).to_f32();
-        let y = 0.5 * h * (1.0 + (SQRT_2_OVER_PI * h * (1.0 + GELU_COEF_A * h * h)).tanh());
-        f16::from_f32(y).to_f32()
+        gelu_table()[f16::from_f32(x).to_bits() as usize]
     }
+}
+
+fn gelu_table() -> &'static [f32] {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| (0..=u16::MAX).map(|b| gelu_of_half(f16::from_bits(b))).collect())
+}
+
+fn gelu_of_half(h: f16) -> f32 {
+    let h = h.to_f32();
+    let y = 0.5 * h * (1.0 + (SQRT_2_OVER_PI * h * (1.0 + GELU_COEF_A * h * h)).tanh());
+    f16::from_f32(y).to_f32()
 }
 
 /// SiLU: x·σ(x).
@@ -149,6 +160,10 @@ mod tests {
             assert!((gelu(x) - exact).abs() <= 1e-2 * (1.0 + exact.abs()), "{x}");
         }
         assert_eq!(gelu(-11.0), 0.0);
+        // The table holds exactly what the formula gives.
+        for x in [-9.99f32, -3.2, -0.5, -1e-3, 0.0, 1e-4, 0.7, 2.5, 9.99] {
+            assert_eq!(gelu(x), gelu_of_half(f16::from_f32(x)), "{x}");
+        }
         assert_eq!(gelu(12.0), 12.0);
     }
 

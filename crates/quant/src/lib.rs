@@ -185,3 +185,23 @@ pub(crate) fn bytes_for(t: GgmlType, n: usize) -> usize {
 fn length_panic(t: impl Display, n: usize) -> ! {
     panic!("{n} elements are not a whole number of {t} blocks")
 }
+
+/// `out[h][d] += p[h] · v[d]` for every `h`: one row of half floats `v` (`n` values, as bytes)
+/// scaled by each weight in `p` and added to the matching row of `out` (`p.len()` rows of `n`),
+/// reading `v` once for all of them — the value side of attention, where the query heads of a
+/// group share their key/value head. Each element is a multiply then an add (two roundings),
+/// the same bits as the plain loop in [`scalar::f16_axpy_many`].
+///
+/// # Panics
+/// If `v` is not `2 · n` bytes or `out` is not `p.len() · n` values.
+pub fn f16_axpy_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
+    assert_eq!(v.len(), 2 * n, "f16_axpy_many: value row length");
+    assert_eq!(out.len(), p.len() * n, "f16_axpy_many: output length");
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        // SAFETY: the CPU has the features, and the lengths were checked above.
+        unsafe { x86::f16_axpy_many(p, v, n, out) };
+        return;
+    }
+    scalar::f16_axpy_many(p, v, n, out)
+}

@@ -750,3 +750,15 @@ mod tests {
         assert_eq!((i16_at(&b, 260), i16_at(&b, 262)), (64, -127));
     }
 }
+
+/// `out[h·n + d] += p[h] · v[d]` with `v` as `n` half floats (the reference for
+/// [`crate::f16_axpy_many`]).
+pub fn f16_axpy_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
+    for (h, &ph) in p.iter().enumerate() {
+        let row = &mut out[h * n..(h + 1) * n];
+        for (d, o) in row.iter_mut().enumerate() {
+            let x = crate::fp::f16_to_f32(u16::from_le_bytes([v[2 * d], v[2 * d + 1]]));
+            *o += ph * x;
+        }
+    }
+}

@@ -698,3 +698,28 @@ pub(crate) unsafe fn quantize_q8_k(x: &[f32], y: &mut [u8]) {
         }
     }
 }
+
+/// [`crate::f16_axpy_many`]: eight values of `v` converted once, then multiplied and added into
+/// every output row (no fused multiply-add, so the bits match the scalar loop).
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn f16_axpy_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
+    let vp = v.as_ptr();
+    let op = out.as_mut_ptr();
+    let mut d = 0;
+    while d + 8 <= n {
+        let x = _mm256_cvtph_ps(load128(vp.add(2 * d)));
+        for (h, &ph) in p.iter().enumerate() {
+            let o = op.add(h * n + d);
+            let y = _mm256_add_ps(_mm256_loadu_ps(o), _mm256_mul_ps(_mm256_set1_ps(ph), x));
+            _mm256_storeu_ps(o, y);
+        }
+        d += 8;
+    }
+    while d < n {
+        let x = load_f16(vp.add(2 * d));
+        for (h, &ph) in p.iter().enumerate() {
+            *op.add(h * n + d) += ph * x;
+        }
+        d += 1;
+    }
+}

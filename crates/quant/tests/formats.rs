@@ -368,3 +368,22 @@ fn partial_block_panics() {
 fn unsupported_type_panics() {
     vec_dot(GgmlType::Q2_K, 256, &[0u8; 84], &[0u8; 292]);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The fast value-accumulation kernel gives the scalar loop's bits, for any row length
+    /// (whole vectors and a tail) and any number of output rows.
+    #[test]
+    fn f16_axpy_many_matches_the_scalar_loop(n in 1usize..70, rows in 1usize..6, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let v = quantized(GgmlType::F16, &rng.floats(n));
+        let p = rng.floats(rows);
+        let start = rng.floats(rows * n);
+        let mut fast = start.clone();
+        ferrocodex_quant::f16_axpy_many(&p, &v, n, &mut fast);
+        let mut reference = start;
+        ferrocodex_quant::scalar::f16_axpy_many(&p, &v, n, &mut reference);
+        prop_assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), reference.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    }
+}
