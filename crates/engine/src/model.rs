@@ -140,6 +140,11 @@ impl Model {
         &self.file
     }
 
+    /// The model's worker threads, for work between forward passes (sampling many sequences).
+    pub fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
     }

@@ -11,6 +11,7 @@
 use std::time::Instant;
 
 use ferrocodex_engine::{KvCache, LogitsFor, Model, SeqId, SeqInput, StreamDecoder};
+use rayon::prelude::*;
 
 use crate::request::check_context;
 use crate::{
@@ -253,8 +254,47 @@ impl<'m> Batch<'m> {
                 return true;
             }
         };
+        // Every decoding sample draws its token at once, on the model's threads (sampling a
+        // large vocabulary is a good part of a step when many sequences decode together).
+        let mut draws: Vec<Option<Draw>> = {
+            let mut work: Vec<(&mut Sampler, &[f32], Option<usize>)> = Vec::new();
+            let mut row = 0;
+            let info: Vec<(bool, usize, Option<usize>)> = self
+                .jobs
+                .iter()
+                .map(|j| (j.wants_prompt_logprobs(), j.p.ids.len(), j.p.req.logprobs))
+                .collect();
+            let mut samples: Vec<Vec<Option<&mut Sample>>> =
+                self.jobs.iter_mut().map(|j| j.samples.iter_mut().map(Some).collect()).collect();
+            let mut slots = Vec::new();
+            for owner in &owners {
+                match *owner {
+                    Owner::Prefill { job, start, end } => {
+                        row += match info[job] {
+                            (true, _, _) => end - start,
+                            (false, len, _) => usize::from(end == len),
+                        };
+                        slots.push(false);
+                    }
+                    Owner::Decode { job, sample } => {
+                        let n_top = info[job].2;
+                        let s = samples[job][sample].take().expect("each sample decodes once per pass");
+                        work.push((&mut s.sampler, logits.row(row), n_top));
+                        row += 1;
+                        slots.push(true);
+                    }
+                }
+            }
+            let drawn: Vec<Draw> = if work.len() > 1 {
+                model.pool().install(|| work.into_par_iter().map(|(s, r, n)| draw(s, r, n)).collect())
+            } else {
+                work.into_iter().map(|(s, r, n)| draw(s, r, n)).collect()
+            };
+            let mut drawn = drawn.into_iter();
+            slots.into_iter().map(|d| if d { drawn.next() } else { None }).collect()
+        };
         let mut row = 0;
-        for owner in owners {
+        for (oi, owner) in owners.into_iter().enumerate() {
             match owner {
                 Owner::Prefill { job, start, end } => {
                     let job_ref = &mut self.jobs[job];
@@ -287,9 +327,9 @@ impl<'m> Batch<'m> {
                     row += rows;
                 }
                 Owner::Decode { job, sample } => {
-                    let r = logits.row(row);
                     row += 1;
-                    self.advance(job, sample, r);
+                    let d = draws[oi].take().expect("drawn above");
+                    self.take(job, sample, d);
                 }
             }
         }
@@ -378,28 +418,33 @@ impl<'m> Batch<'m> {
 
     /// Draws sample `si`'s next token from `row` and takes it into the output.
     fn advance(&mut self, ji: usize, si: usize, row: &[f32]) {
+        let n_top = self.jobs[ji].p.req.logprobs;
+        let d = draw(&mut self.jobs[ji].samples[si].sampler, row, n_top);
+        self.take(ji, si, d);
+    }
+
+    /// Takes a drawn token into sample `si`'s output: log-probabilities, text, stop strings,
+    /// events, and whether it is done.
+    fn take(&mut self, ji: usize, si: usize, d: Draw) {
         let model = self.model;
         let tok = model.tokenizer();
         let job = &mut self.jobs[ji];
-        let n_top = job.p.req.logprobs;
         let streamable = job.p.req.streamable();
         let max_tokens = job.p.req.max_tokens;
         let guard_index = job.p.has_guard.then(|| job.p.stops.len() - 1);
         let s = &mut job.samples[si];
+        let t = d.token;
         s.pending = None;
-        let t = s.sampler.sample(row);
-        s.sampler.accept(t);
         s.tokens.push(t);
         self.generated += 1;
-        let lse = log_sum_exp(row);
-        let lp = row[t as usize] as f64 - lse;
-        s.logprob_sum += lp;
+        s.logprob_sum += d.logprob;
         let mut entry = None;
-        if let Some(n_top) = n_top {
+        if let Some(top) = d.top {
             let mut e = Logprobs::default();
             e.tokens.push(token_text(model, t));
-            e.token_logprobs.push(Some(lp as f32));
-            e.top_logprobs.push(Some(top_alternatives(model, row, lse, n_top, t)));
+            e.token_logprobs.push(Some(d.logprob as f32));
+            e.top_logprobs
+                .push(Some(top.into_iter().map(|(id, lp)| (token_text(model, id), lp)).collect()));
             e.text_offset.push(s.decoded_chars);
             s.logprobs.as_mut().expect("logprobs requested").extend(&e);
             entry = Some(e);
@@ -551,6 +596,25 @@ fn assemble(job: &mut Job) -> Completion {
     }
 }
 
+/// A token drawn for a sample, with what its output needs.
+struct Draw {
+    token: u32,
+    logprob: f64,
+    /// The most likely alternatives (ids, log-probabilities), when log-probabilities are asked.
+    top: Option<Vec<(u32, f32)>>,
+}
+
+fn draw(sampler: &mut Sampler, row: &[f32], n_top: Option<usize>) -> Draw {
+    let token = sampler.sample(row);
+    sampler.accept(token);
+    let lse = log_sum_exp(row);
+    Draw {
+        token,
+        logprob: row[token as usize] as f64 - lse,
+        top: n_top.map(|n| top_ids(row, lse, n, token)),
+    }
+}
+
 /// log Σ exp(row): terms more than 40 below the maximum add less than 262144·e⁻⁴⁰ ≈ 1e-12 in
 /// relative terms and are skipped.
 pub fn log_sum_exp(row: &[f32]) -> f64 {
@@ -559,14 +623,14 @@ pub fn log_sum_exp(row: &[f32]) -> f64 {
     let sum: f64 = row
         .iter()
         .filter(|&&v| v > floor)
-        .map(|&v| ((v - max) as f64).exp())
+        .map(|&v| (v - max).exp() as f64)
         .sum();
     max as f64 + sum.ln()
 }
 
 /// The `n` most likely tokens with their log-probabilities, most likely first, plus the
 /// chosen token when it is not among them (the API returns up to logprobs + 1 entries).
-fn top_alternatives(model: &Model, row: &[f32], lse: f64, n: usize, chosen: u32) -> Vec<(String, f32)> {
+fn top_ids(row: &[f32], lse: f64, n: usize, chosen: u32) -> Vec<(u32, f32)> {
     let mut top: Vec<(u32, f32)> = Vec::with_capacity(n + 1);
     if n > 0 {
         for (i, &v) in row.iter().enumerate() {
@@ -580,8 +644,13 @@ fn top_alternatives(model: &Model, row: &[f32], lse: f64, n: usize, chosen: u32)
     if !top.iter().any(|x| x.0 == chosen) {
         top.push((chosen, row[chosen as usize]));
     }
-    top.into_iter()
-        .map(|(id, v)| (token_text(model, id), (v as f64 - lse) as f32))
+    top.into_iter().map(|(id, v)| (id, (v as f64 - lse) as f32)).collect()
+}
+
+fn top_alternatives(model: &Model, row: &[f32], lse: f64, n: usize, chosen: u32) -> Vec<(String, f32)> {
+    top_ids(row, lse, n, chosen)
+        .into_iter()
+        .map(|(id, lp)| (token_text(model, id), lp))
         .collect()
 }
 

@@ -227,12 +227,16 @@ impl Sampler {
         let t = p.temperature;
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         self.cand.clear();
-        // exp((l - max) / t): the most likely token weighs 1; tokens that would round to a
-        // weight of zero can never be drawn and are left out.
-        self.cand.extend(row.iter().enumerate().filter_map(|(i, &l)| {
-            let w = ((l - max) / t).exp();
-            (w > 0.0).then_some((i as u32, w))
-        }));
+        // exp((l - max) / t): the most likely token weighs 1. Tokens weighing less than e⁻⁴⁰
+        // are left out: together (even all 262,144 of a large vocabulary) they carry less
+        // than 1e-12 of the mass, and skipping them keeps the candidate list short.
+        let floor = max - 40.0 * t;
+        self.cand.extend(
+            row.iter()
+                .enumerate()
+                .filter(|&(_, &l)| l > floor)
+                .map(|(i, &l)| (i as u32, ((l - max) / t).exp())),
+        );
         if p.top_k > 0 && p.top_k < self.cand.len() {
             self.cand
                 .select_nth_unstable_by(p.top_k - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
