@@ -378,7 +378,7 @@ impl<'m> Batch<'m> {
         for (i, seq) in seqs.into_iter().enumerate() {
             let mut params = job.p.req.sampling.clone();
             // Each sample draws its own numbers; the same seed still repeats the whole request.
-            params.seed = params.seed.map(|s| s.wrapping_add(i as u64));
+            params.seed = params.seed.map(|s| sample_seed(s, i));
             let mut sampler = Sampler::new(params);
             sampler.observe_context(&job.p.ids);
             job.samples.push(Sample {
@@ -594,6 +594,15 @@ fn assemble(job: &mut Job) -> Completion {
             completion_tokens,
         },
     }
+}
+
+/// The seed of sample `i` of a request seeded with `seed`: well mixed, so that requests
+/// seeded `s` and `s + 1` share no sample streams.
+fn sample_seed(seed: u64, i: usize) -> u64 {
+    let mut z = seed.wrapping_add((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// A token drawn for a sample, with what its output needs.

@@ -342,3 +342,18 @@ fn complete_can_be_cancelled_by_its_caller() {
     assert!(matches!(r, Err(GenerateError::Cancelled)), "{r:?}");
     assert_eq!(events, 3);
 }
+
+#[test]
+fn neighbouring_seeds_share_no_sample_stream() {
+    // Sample 1 of a request seeded 10 and sample 0 of one seeded 11 must not be the same draw.
+    let model = tiny(TinyArch::Qwen2);
+    let req = |seed, n| CompletionRequest {
+        n,
+        sampling: SamplingParams { temperature: 1.0, seed: Some(seed), ..Default::default() },
+        ..text_req("def f(x):", 16)
+    };
+    let a = run(&model, &req(10, 2));
+    let b = run(&model, &req(11, 1));
+    assert_ne!(a.choices[1].tokens, b.choices[0].tokens);
+    assert_eq!(run(&model, &req(10, 2)).choices[1].tokens, a.choices[1].tokens);
+}
