@@ -11,10 +11,13 @@ mod runtime;
 mod cmd {
     pub mod bench;
     pub mod complete;
+    pub mod eval;
     pub mod generate;
     pub mod info;
     pub mod pull;
+    pub mod keys;
     pub mod review;
+    pub mod serve;
 }
 
 /// ferrocodex: a self-hosted Codex. Writes, completes and reviews code with a local model.
@@ -61,6 +64,12 @@ enum Command {
     Info(cmd::info::InfoArgs),
     /// Review Python files for bugs: wrong calls, type mismatches, unbound names (exit 1 on findings)
     Review(cmd::review::ReviewArgs),
+    /// Serve the OpenAI-compatible API (completions, chat, models, metrics) over HTTP
+    Serve(cmd::serve::ServeArgs),
+    /// Create, list and revoke the API keys of `serve`, with their usage
+    Keys(cmd::keys::KeysArgs),
+    /// HumanEval: generate samples, run them in a sandbox, report pass@k (or score a samples file)
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +82,9 @@ fn main() -> ExitCode {
         Command::Pull(args) => cmd::pull::run(args, &cli.global),
         Command::Info(args) => cmd::info::run(args, &cli.global),
         Command::Review(args) => cmd::review::run(args, &cli.global),
+        Command::Serve(args) => cmd::serve::run(args, &cli.global),
+        Command::Keys(args) => cmd::keys::run(args, &cli.global),
+        Command::Eval(args) => cmd::eval::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
