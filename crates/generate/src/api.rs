@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::{Completion, Logprobs, Usage};
+use crate::{Completion, Logprobs};
 
 /// `logprobs` of a choice: `top_logprobs` as objects keyed by token text (when two
 /// alternatives have the same text, the more likely one is kept, as the API does).
@@ -29,11 +29,12 @@ pub fn logprobs_json(lp: &Logprobs) -> Value {
     })
 }
 
-pub fn usage_json(u: &Usage) -> Value {
+/// `usage`: prompt, completion and total tokens.
+pub fn usage_json(prompt_tokens: u64, completion_tokens: u64) -> Value {
     json!({
-        "prompt_tokens": u.prompt_tokens,
-        "completion_tokens": u.completion_tokens,
-        "total_tokens": u.prompt_tokens + u.completion_tokens,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
     })
 }
 
@@ -57,6 +58,6 @@ pub fn completion_json(c: &Completion, id: &str, model: &str, created: u64) -> V
         "created": created,
         "model": model,
         "choices": choices,
-        "usage": usage_json(&c.usage),
+        "usage": usage_json(c.usage.prompt_tokens as u64, c.usage.completion_tokens as u64),
     })
 }

@@ -637,19 +637,26 @@ pub fn log_sum_exp(row: &[f32]) -> f64 {
     max as f64 + sum.ln()
 }
 
+/// The `n` largest logits of `row` as (token, logit), largest first (the first token on ties).
+pub(crate) fn top_logits(row: &[f32], n: usize) -> Vec<(u32, f32)> {
+    let mut top: Vec<(u32, f32)> = Vec::with_capacity(n + 1);
+    if n == 0 {
+        return top;
+    }
+    for (i, &v) in row.iter().enumerate() {
+        if top.len() < n || v > top[top.len() - 1].1 {
+            let at = top.partition_point(|x| x.1 >= v);
+            top.insert(at, (i as u32, v));
+            top.truncate(n);
+        }
+    }
+    top
+}
+
 /// The `n` most likely tokens with their log-probabilities, most likely first, plus the
 /// chosen token when it is not among them (the API returns up to logprobs + 1 entries).
 fn top_ids(row: &[f32], lse: f64, n: usize, chosen: u32) -> Vec<(u32, f32)> {
-    let mut top: Vec<(u32, f32)> = Vec::with_capacity(n + 1);
-    if n > 0 {
-        for (i, &v) in row.iter().enumerate() {
-            if top.len() < n || v > top[top.len() - 1].1 {
-                let at = top.partition_point(|x| x.1 >= v);
-                top.insert(at, (i as u32, v));
-                top.truncate(n);
-            }
-        }
-    }
+    let mut top = top_logits(row, n);
     if !top.iter().any(|x| x.0 == chosen) {
         top.push((chosen, row[chosen as usize]));
     }

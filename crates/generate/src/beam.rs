@@ -10,7 +10,7 @@
 
 use ferrocodex_engine::{LogitsFor, Model, SeqId, SeqInput};
 
-use crate::batch::log_sum_exp;
+use crate::batch::{log_sum_exp, top_logits};
 use crate::{FinishReason, GenerateError, MAX_STOPS};
 
 #[derive(Clone, Debug)]
@@ -125,15 +125,11 @@ pub fn beam_search(model: &Model, prompt: &[u32], p: &BeamParams) -> Result<Vec<
         let mut cand: Vec<(usize, u32, f64)> = Vec::new();
         for (bi, (b, row)) in beams.iter().zip(&rows).enumerate() {
             let lse = log_sum_exp(row);
-            let mut top: Vec<(u32, f32)> = Vec::with_capacity(width + 1);
-            for (i, &v) in row.iter().enumerate() {
-                if top.len() < width || v > top[top.len() - 1].1 {
-                    let at = top.partition_point(|x| x.1 >= v);
-                    top.insert(at, (i as u32, v));
-                    top.truncate(width);
-                }
-            }
-            cand.extend(top.into_iter().map(|(t, v)| (bi, t, b.logprob + (v as f64 - lse))));
+            cand.extend(
+                top_logits(row, width)
+                    .into_iter()
+                    .map(|(t, v)| (bi, t, b.logprob + (v as f64 - lse))),
+            );
         }
         cand.sort_by(|a, b| b.2.total_cmp(&a.2));
 

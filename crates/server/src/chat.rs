@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use ferrocodex_generate::{
     CompletionRequest, Logprobs, Prompt, MAX_LOGPROBS, MAX_SAMPLES, MAX_STOPS,
 };
+use ferrocodex_generate::api::usage_json;
 use serde_json::{json, Value};
 
 use crate::body::JsonBody;
@@ -256,11 +257,7 @@ pub async fn handle(
         "created": created,
         "model": p.model,
         "choices": choices,
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
+        "usage": usage_json(prompt_tokens, completion_tokens),
     }))
     .into_response())
 }

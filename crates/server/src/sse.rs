@@ -13,6 +13,7 @@ use std::time::Instant;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use ferrocodex_generate::{Event, FinishReason, SchedEvent};
+use ferrocodex_generate::api::usage_json;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -180,6 +181,13 @@ async fn drive(
                 plan.delta(req * plan.n + index, text, logprobs.as_ref())
             }
             SchedEvent::Event(Event::Finish { index, reason }) => {
+                // A choice that ends before any text (its first token ends it) still answered:
+                // count it, as the non-streamed path does.
+                if first {
+                    first = false;
+                    st.metrics
+                        .first_token(plan.route, plan.started.elapsed().as_secs_f64());
+                }
                 plan.finish(req * plan.n + index, reason)
             }
             SchedEvent::Done(Ok(c)) => {
@@ -205,11 +213,7 @@ async fn drive(
     }
     if plan.include_usage {
         let mut c = plan.chunk(json!([]));
-        c["usage"] = json!({
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        });
+        c["usage"] = usage_json(prompt_tokens, completion_tokens);
         if tx.send(data(&c)).await.is_err() {
             return;
         }
