@@ -23,6 +23,7 @@ pub mod kv;
 pub mod matmul;
 pub mod model;
 pub mod ops;
+mod trace;
 pub mod weights;
 
 pub use config::{Activation, Arch, ModelConfig, NormKind, RopeLayout};

@@ -6,7 +6,7 @@
 //! a block of weight rows is read from memory once and reused from cache for every token.
 //! In decode (one token) this is a pure stream over the weights — the memory-bound case.
 
-use ferrocodex_quant::{quantize_row, vec_dot_many, vec_dot_type};
+use ferrocodex_quant::{quantize_row, vec_dot_many_at, vec_dot_type, BatchPlace};
 use rayon::prelude::*;
 
 use crate::weights::QMatrix;
@@ -50,6 +50,7 @@ pub fn matmul(pool: &rayon::ThreadPool, w: &QMatrix, x: &[f32], n: usize, out: &
     let n_chunks = rows.div_ceil(chunk);
     let out_ptr = SendPtr(out.as_mut_ptr());
     let dtype = w.dtype;
+    let tiled_end = n - n % 4;
 
     let work = |c: usize| {
         let out_ptr = out_ptr;
@@ -58,13 +59,17 @@ pub fn matmul(pool: &rayon::ThreadPool, w: &QMatrix, x: &[f32], n: usize, out: &
         let mut tmp = [0f32; ROW_BLOCK * TOKEN_TILE];
         let mut t0 = 0;
         while t0 < n {
-            let tn = (n - t0).min(TOKEN_TILE);
+            // Tiles never straddle `tiled_end`: tokens before it are the ones the reference
+            // multiplies in fours, which for some types adds up in another order.
+            let end = if t0 < tiled_end { tiled_end } else { n };
+            let tn = (end - t0).min(TOKEN_TILE);
+            let place = BatchPlace { batch: n, in_fours: t0 < tiled_end };
             let a = &xq[t0 * row_q..(t0 + tn) * row_q];
             let mut r0 = r_start;
             while r0 < r_end {
                 let rn = (r_end - r0).min(ROW_BLOCK);
                 let wd = w.rows_data(r0, r0 + rn);
-                vec_dot_many(dtype, cols, wd, rn, a, tn, &mut tmp[..rn * tn]);
+                vec_dot_many_at(dtype, cols, wd, rn, a, tn, place, &mut tmp[..rn * tn]);
                 for ri in 0..rn {
                     for ti in 0..tn {
                         // SAFETY: (t0 + ti, r0 + ri) is inside `out` and only this task owns row r0 + ri.

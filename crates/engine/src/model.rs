@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use ferrocodex_gguf::GgufFile;
 use ferrocodex_tokenizer::Tokenizer;
-use ferrocodex_quant::{f16_axpy_many, vec_dot_many, GgmlType};
+use ferrocodex_quant::{f16_dot_ordered, f16_fma_many, vec_dot, GgmlType, LaneOrder};
 use half::f16;
 use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
@@ -31,6 +31,7 @@ use crate::config::{Activation, ModelConfig, NormKind, RopeLayout};
 use crate::kv::{KvCache, SeqId};
 use crate::matmul::{matmul, Scratch};
 use crate::ops;
+use crate::trace::Trace;
 use crate::weights::Weights;
 use crate::EngineError;
 
@@ -249,7 +250,10 @@ impl Model {
             }
         }
         let n = row_seq.len();
+        // Rows still carried through the layers (fewer in the last layer, see there).
+        let mut live = n;
         let mut scratch = Scratch::default();
+        let tr = Trace::start();
 
         // x[N, d]: token embeddings.
         let mut x = vec![0f32; n * d];
@@ -260,6 +264,7 @@ impl Model {
                 row.iter_mut().for_each(|v| *v *= s);
             }
         }
+        tr.dump("inp_scaled", None, &x);
 
         let mut h = vec![0f32; n * d];
         let mut q = vec![0f32; n * qd];
@@ -277,12 +282,16 @@ impl Model {
             for row in h.chunks_exact_mut(d) {
                 self.norm(row, &lw.attn_norm, lw.attn_norm_b.as_deref());
             }
+            tr.dump("attn_norm", Some(l), &h);
             matmul(&self.pool, &lw.wq, &h, n, &mut q, &mut scratch);
             matmul(&self.pool, &lw.wk, &h, n, &mut k, &mut scratch);
             matmul(&self.pool, &lw.wv, &h, n, &mut v, &mut scratch);
             add_bias(&mut q, lw.bq.as_deref());
             add_bias(&mut k, lw.bk.as_deref());
             add_bias(&mut v, lw.bv.as_deref());
+            tr.dump("Qcur", Some(l), &q);
+            tr.dump("Kcur", Some(l), &k);
+            tr.dump("Vcur", Some(l), &v);
             if let (Some(qn), Some(kn)) = (&lw.q_norm, &lw.k_norm) {
                 for head in q.chunks_exact_mut(hd) {
                     ops::rms_norm(head, qn, c.norm_eps);
@@ -290,6 +299,8 @@ impl Model {
                 for head in k.chunks_exact_mut(hd) {
                     ops::rms_norm(head, kn, c.norm_eps);
                 }
+                tr.dump("Qcur_normed", Some(l), &q);
+                tr.dump("Kcur_normed", Some(l), &k);
             }
             let swa = c.swa_layers[l];
             let base = if swa { c.rope_base_swa } else { c.rope_base };
@@ -302,6 +313,8 @@ impl Model {
                 q[r * qd..(r + 1) * qd].chunks_exact_mut(hd).for_each(rope);
                 k[r * kvd..(r + 1) * kvd].chunks_exact_mut(hd).for_each(rope);
             }
+            tr.dump("Qcur_rope", Some(l), &q);
+            tr.dump("Kcur_rope", Some(l), &k);
             if let Some(s) = c.query_scale {
                 q.iter_mut().for_each(|v| *v *= s);
             }
@@ -310,41 +323,67 @@ impl Model {
             }
             let window = if swa { c.sliding_window } else { None };
             self.attention(cache, l, &q, &row_seq, &row_pos, window, &mut attn);
+            tr.dump("kqv_out", Some(l), &attn);
             matmul(&self.pool, &lw.wo, &attn, n, &mut o, &mut scratch);
             add_bias(&mut o, lw.bo.as_deref());
+            tr.dump("attn_out", Some(l), &o);
+            if l + 1 == w.layers.len() && want.len() < live {
+                // The rest of the last layer only matters for the rows that give logits; the
+                // reference drops the others here too, so its feed-forward (and the kernel
+                // its batch size selects) sees just these rows.
+                let keep: Vec<usize> = want.iter().map(|&(r, _)| r).collect();
+                x = gather_rows(&x, &keep, d);
+                o = gather_rows(&o, &keep, d);
+                live = keep.len();
+                h.truncate(live * d);
+                gate.truncate(live * c.n_ff);
+                up.truncate(live * c.n_ff);
+                for (i, wanted) in want.iter_mut().enumerate() {
+                    wanted.0 = i;
+                }
+            }
             if let Some(pn) = &lw.post_attn_norm {
                 for row in o.chunks_exact_mut(d) {
                     ops::rms_norm(row, pn, c.norm_eps);
                 }
+                tr.dump("attn_post_norm", Some(l), &o);
             }
             x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
+            tr.dump("sa_out", Some(l), &x);
 
             // --- feed-forward ---
             h.copy_from_slice(&x);
             for row in h.chunks_exact_mut(d) {
                 self.norm(row, &lw.ffn_norm, lw.ffn_norm_b.as_deref());
             }
+            tr.dump("ffn_norm", Some(l), &h);
             let act = |v: f32| match c.activation {
                 Activation::Silu => ops::silu(v),
                 Activation::GeluTanh => ops::gelu(v),
             };
-            matmul(&self.pool, &lw.w_up, &h, n, &mut up, &mut scratch);
+            matmul(&self.pool, &lw.w_up, &h, live, &mut up, &mut scratch);
             add_bias(&mut up, lw.b_up.as_deref());
             match &lw.w_gate {
                 Some(wg) => {
-                    matmul(&self.pool, wg, &h, n, &mut gate, &mut scratch);
+                    matmul(&self.pool, wg, &h, live, &mut gate, &mut scratch);
+                    tr.dump("ffn_gate", Some(l), &gate);
+                    tr.dump("ffn_up", Some(l), &up);
                     gate.iter_mut().zip(&up).for_each(|(g, u)| *g = act(*g) * u);
                 }
                 None => gate.iter_mut().zip(&up).for_each(|(g, u)| *g = act(*u)),
             }
-            matmul(&self.pool, &lw.w_down, &gate, n, &mut o, &mut scratch);
+            tr.dump("ffn_act", Some(l), &gate);
+            matmul(&self.pool, &lw.w_down, &gate, live, &mut o, &mut scratch);
             add_bias(&mut o, lw.b_down.as_deref());
+            tr.dump("ffn_out", Some(l), &o);
             if let Some(pn) = &lw.post_ffn_norm {
                 for row in o.chunks_exact_mut(d) {
                     ops::rms_norm(row, pn, c.norm_eps);
                 }
+                tr.dump("ffn_post_norm", Some(l), &o);
             }
             x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
+            tr.dump("l_out", Some(l), &x);
         }
         for r in 0..n {
             cache.advance(row_seq[r], 1);
@@ -358,10 +397,12 @@ impl Model {
             row.copy_from_slice(&x[r * d..(r + 1) * d]);
             self.norm(row, &w.output_norm, w.output_norm_b.as_deref());
         }
+        tr.dump("result_norm", None, &sel);
         let mut data = vec![0f32; m * c.vocab_size];
         if m > 0 {
             matmul(&self.pool, &w.output, &sel, m, &mut data, &mut scratch);
         }
+        tr.dump("result_output", None, &data);
         Ok(Logits {
             vocab: c.vocab_size,
             data,
@@ -377,9 +418,11 @@ impl Model {
     }
 
     /// Causal (and optionally sliding-window) attention of every row's query heads over its
-    /// own sequence's cached keys and values. Keys and values are half precision; the query
-    /// and the attention weights are rounded to half precision for the products, as the
-    /// reference does.
+    /// own sequence's cached keys and values, computed as the reference does, bit for bit:
+    /// keys and values are half precision; the query and the attention weights are rounded to
+    /// half precision for the products; each product is a fused multiply-add chain per lane
+    /// whose order depends on whether the pass is batched ([`LaneOrder`]); and the softmax is
+    /// [`ops::softmax_cells`].
     #[allow(clippy::too_many_arguments)]
     fn attention(
         &self,
@@ -397,10 +440,17 @@ impl Model {
         let vd = c.v_dim();
         let group = n_head / c.n_head_kv;
         let scale = if c.query_scale.is_some() { 1.0 } else { c.kq_scale };
+        let rows = row_seq.len();
+        // The reference multiplies a batch through its tiled product (8 lanes) and a single
+        // token through its vector dot product (32 lanes); a head size that is not a whole
+        // number of lanes falls back to lanes of 8 or, failing that, one lane per element
+        // group the kernels accept (such models are only compared loosely).
+        let order = if rows >= 2 { LaneOrder::Lanes8 } else { LaneOrder::Lanes32 };
+        let lanes = order.lanes();
+        let dot_order = if hd % lanes == 0 { order } else { LaneOrder::Lanes8 };
         // Tasks take `sg` query heads of one key/value group at a time, so each key and value
         // row is read once for all of them; the group is split only as far as needed to give
         // every thread work (a single decoding sequence still uses all threads).
-        let rows = row_seq.len();
         let threads = self.pool.current_num_threads().max(1);
         let sg = (1..=group)
             .rev()
@@ -414,37 +464,47 @@ impl Model {
             let (keys, values) = cache.layer(row_seq[r], layer);
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
             let npos = pos + 1 - first;
-            // q·k in half precision, as the reference multiplies an f32 query with f16 keys.
             let mut qh = vec![f16::ZERO; sg * hd];
             qh.convert_from_f32_slice(&q[r * n_head * hd + h0 * hd..][..sg * hd]);
             let qb = f16_bytes(&qh);
-            let mut raw = vec![0f32; npos * sg];
-            if kvd == hd {
-                // One key/value head: the keys of the window are consecutive rows.
-                let k = f16_bytes(&keys[first * kvd..(pos + 1) * kvd]);
-                vec_dot_many(GgmlType::F16, hd, k, npos, qb, sg, &mut raw);
-            } else {
-                for (j, out) in (first..=pos).zip(raw.chunks_exact_mut(sg)) {
-                    let k = f16_bytes(&keys[j * kvd + kvh * hd..][..hd]);
-                    vec_dot_many(GgmlType::F16, hd, k, 1, qb, sg, out);
-                }
-            }
             let mut probs = vec![0f32; sg * npos];
-            for (i, ph) in probs.chunks_exact_mut(npos).enumerate() {
-                for (j, p) in ph.iter_mut().enumerate() {
-                    *p = raw[j * sg + i] * scale;
+            for (j, cell) in (first..=pos).enumerate() {
+                let k = f16_bytes(&keys[cell * kvd + kvh * hd..][..hd]);
+                for i in 0..sg {
+                    let qi = &qb[2 * i * hd..2 * (i + 1) * hd];
+                    probs[i * npos + j] = if hd % lanes == 0 || hd % 8 == 0 {
+                        f16_dot_ordered(dot_order, k, qi) * scale
+                    } else {
+                        vec_dot(GgmlType::F16, hd, k, qi) * scale
+                    };
                 }
-                ops::softmax(ph);
             }
-            out_sub.iter_mut().for_each(|v| *v = 0.0);
-            // The reference rounds the probabilities to half precision before weighting values.
-            let mut p = vec![0f32; sg];
-            for (jj, j) in (first..=pos).enumerate() {
-                for (i, pi) in p.iter_mut().enumerate() {
-                    *pi = f16::from_f32(probs[i * npos + jj]).to_f32();
+            for ph in probs.chunks_exact_mut(npos) {
+                ops::softmax_cells(ph, first);
+                // The reference rounds the weights to half precision before the values.
+                for p in ph.iter_mut() {
+                    *p = f16::from_f32(*p).to_f32();
                 }
-                let v = f16_bytes(&values[j * vd + kvh * hd_v..][..hd_v]);
-                f16_axpy_many(&p, v, hd_v, out_sub);
+            }
+            // Lane accumulators, laid out [lane][head][dim]: cell j goes to lane j mod lanes.
+            let mut acc = vec![0f32; lanes * sg * hd_v];
+            let mut p = vec![0f32; sg];
+            for (jj, cell) in (first..=pos).enumerate() {
+                for (i, pi) in p.iter_mut().enumerate() {
+                    *pi = probs[i * npos + jj];
+                }
+                let v = f16_bytes(&values[cell * vd + kvh * hd_v..][..hd_v]);
+                let lane = cell % lanes;
+                f16_fma_many(&p, v, hd_v, &mut acc[lane * sg * hd_v..(lane + 1) * sg * hd_v]);
+            }
+            let mut l = [0f32; 32];
+            for i in 0..sg {
+                for d in 0..hd_v {
+                    for (lane, x) in l.iter_mut().take(lanes).enumerate() {
+                        *x = acc[(lane * sg + i) * hd_v + d];
+                    }
+                    out_sub[i * hd_v + d] = order.reduce(&l[..lanes]);
+                }
             }
         };
         if rows * per_row == 1 {
@@ -454,6 +514,11 @@ impl Model {
                 .install(|| out.par_chunks_exact_mut(sg * hd_v).enumerate().for_each(task));
         }
     }
+}
+
+/// The rows `keep` of a row-major matrix with rows of `d` values.
+fn gather_rows(x: &[f32], keep: &[usize], d: usize) -> Vec<f32> {
+    keep.iter().flat_map(|&r| &x[r * d..(r + 1) * d]).copied().collect()
 }
 
 fn add_bias(x: &mut [f32], b: Option<&[f32]>) {

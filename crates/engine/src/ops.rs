@@ -54,7 +54,9 @@ fn gelu_table() -> &'static [f32] {
 
 fn gelu_of_half(h: f16) -> f32 {
     let h = h.to_f32();
-    let y = 0.5 * h * (1.0 + (SQRT_2_OVER_PI * h * (1.0 + GELU_COEF_A * h * h)).tanh());
+    // `1 + a·h·h` as the reference build contracts it: one fused multiply-add.
+    let inner = (GELU_COEF_A * h).mul_add(h, 1.0);
+    let y = 0.5 * h * (1.0 + (SQRT_2_OVER_PI * h * inner).tanh());
     f16::from_f32(y).to_f32()
 }
 
@@ -77,14 +79,22 @@ pub fn rope_angles(pos: usize, rope_dim: usize, base: f32, scale: f32, out: &mut
     }
 }
 
+/// One rotated pair, (x0·cos − x1·sin, x0·sin + x1·cos), with the reference build's fused
+/// multiply-adds (the second product of each is rounded first), so that the bits match.
+#[inline]
+fn rope_pair(x0: f32, x1: f32, c: f32, s: f32) -> (f32, f32) {
+    (x0.mul_add(c, -(x1 * s)), x0.mul_add(s, x1 * c))
+}
+
 /// Rotates one head in place, pairing split halves (x[i], x[i + d/2]).
 pub fn rope_halves(head: &mut [f32], angles: &[(f32, f32)]) {
     let half = angles.len();
     for (i, &(c, s)) in angles.iter().enumerate() {
         let x0 = head[i];
         let x1 = head[i + half];
-        head[i] = x0 * c - x1 * s;
-        head[i + half] = x0 * s + x1 * c;
+        let (a, b) = rope_pair(x0, x1, c, s);
+        head[i] = a;
+        head[i + half] = b;
     }
 }
 
@@ -93,8 +103,9 @@ pub fn rope_adjacent(head: &mut [f32], angles: &[(f32, f32)]) {
     for (i, &(c, s)) in angles.iter().enumerate() {
         let x0 = head[2 * i];
         let x1 = head[2 * i + 1];
-        head[2 * i] = x0 * c - x1 * s;
-        head[2 * i + 1] = x0 * s + x1 * c;
+        let (a, b) = rope_pair(x0, x1, c, s);
+        head[2 * i] = a;
+        head[2 * i + 1] = b;
     }
 }
 
@@ -105,6 +116,65 @@ pub fn softmax(x: &mut [f32]) {
     for v in x.iter_mut() {
         *v = (*v - max).exp();
         sum += *v as f64;
+    }
+    let inv = (1.0 / sum) as f32;
+    for v in x.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// eˣ as the reference's vectorised `ggml_v_expf` computes it (a degree-5 polynomial after
+/// range reduction, every step a float operation or fused multiply-add): within about one
+/// ulp of the true value, and bit for bit what the reference's attention softmax produces.
+pub fn exp_ref(x: f32) -> f32 {
+    let f = f32::from_bits;
+    let r = f(0x4b40_0000); // 1.5 · 2²³
+    let z = x.mul_add(f(0x3fb8_aa3b), r); // x·log2(e) + r: n in the low bits
+    let n = z - r;
+    let b = (-n).mul_add(f(0x35bf_be8e), (-n).mul_add(f(0x3f31_7200), x)); // x − n·ln 2
+    let e = (z.to_bits() as i32).wrapping_shl(23);
+    let k = f((e.wrapping_add(1f32.to_bits() as i32)) as u32); // 2ⁿ
+    let u = b * b;
+    let j = f(0x3c07_2010)
+        .mul_add(b, f(0x3d2b_9f17))
+        .mul_add(u, f(0x3e2a_af33).mul_add(b, f(0x3eff_fedb)))
+        .mul_add(u, f(0x3f7f_fff6) * b);
+    if n.abs() <= 126.0 {
+        return j.mul_add(k, k);
+    }
+    // 2ⁿ out of the normal range: split into two factors (or saturate).
+    let g: i32 = if n <= 0.0 { 0x8200_0000u32 as i32 } else { 0 };
+    let s1 = f(g.wrapping_add(0x7f00_0000) as u32);
+    if n.abs() > 192.0 {
+        return s1 * s1;
+    }
+    let s2 = f(e.wrapping_sub(g) as u32);
+    s2.mul_add(j, s2) * s1
+}
+
+/// Attention softmax over the scores of one query, in place, computed as the reference does
+/// for a row of key/value cells: `x` holds the scores of cells `first..first + x.len()`
+/// (every other cell of the row is masked out), the exponentials come from [`exp_ref`], and
+/// the normaliser sums each aligned group of 8 cells in single precision
+/// ([`ferrocodex_quant::scalar::reduce_lanes8`]) and the groups in double precision.
+pub fn softmax_cells(x: &mut [f32], first: usize) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for v in x.iter_mut() {
+        *v = exp_ref(*v - max);
+    }
+    let mut sum = 0f64;
+    let end = first + x.len();
+    let mut group = first / 8 * 8;
+    while group < end {
+        let mut lanes = [0f32; 8];
+        for (l, lane) in lanes.iter_mut().enumerate() {
+            let cell = group + l;
+            if cell >= first && cell < end {
+                *lane = x[cell - first];
+            }
+        }
+        sum += ferrocodex_quant::scalar::reduce_lanes8(&lanes) as f64;
+        group += 8;
     }
     let inv = (1.0 / sum) as f32;
     for v in x.iter_mut() {
@@ -135,6 +205,33 @@ pub fn argmax(logits: &[f32]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exp_ref_is_within_two_ulps_of_exp() {
+        // Normal results; below about −87.3 they are subnormal and only absolutely small.
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let (got, want) = (exp_ref(x), (x as f64).exp());
+            let ulp = (want as f32).abs() * f32::EPSILON;
+            assert!((got as f64 - want).abs() <= 2.0 * ulp as f64 + 1e-45, "exp({x}) = {got}, want {want}");
+            x += 0.0137;
+        }
+        assert_eq!(exp_ref(0.0), 1.0);
+        assert!(exp_ref(-100.0) < 1e-40 && exp_ref(-100.0) >= 0.0);
+        assert_eq!(exp_ref(f32::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn softmax_cells_sums_to_one_and_matches_softmax() {
+        let scores: Vec<f32> = (0..21).map(|i| ((i * 7) % 11) as f32 * 0.3 - 1.0).collect();
+        let (mut a, mut b) = (scores.clone(), scores);
+        softmax_cells(&mut a, 5);
+        softmax(&mut b);
+        assert!((a.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 2e-7, "{x} vs {y}");
+        }
+    }
 
     #[test]
     fn rms_norm_unit_weights_gives_unit_rms() {

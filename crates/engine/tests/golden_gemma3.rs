@@ -43,6 +43,7 @@ fn greedy_continuations_follow_llama_cpp() {
     let m = model();
     let mut report = Vec::new();
     let (mut steps, mut clear, mut all_devs) = (0, Vec::new(), Vec::new());
+    let (mut mismatched, mut max_dev) = (0, 0f32);
     for case in cases {
         let name = case["name"].as_str().unwrap_or("?");
         let prompt_ids = ids(&case["prompt_ids"]);
@@ -61,19 +62,32 @@ fn greedy_continuations_follow_llama_cpp() {
             a.mismatches
         ));
         steps += a.steps;
+        mismatched += a.mismatches.len();
+        max_dev = max_dev.max(a.max_dev);
         clear.extend(a.clear_mismatches(GAP_MARGIN).into_iter().map(|m| (name.to_string(), m)));
         all_devs.extend(a.devs);
     }
     all_devs.sort_by(f32::total_cmp);
     let median = all_devs[all_devs.len() / 2];
-    println!("{}\nmedian |Δlogprob| over all steps {median:.4}", report.join("\n"));
+    println!("{}\nmedian |Δlogprob| over all steps {median:.4}, max {max_dev:.6}", report.join("\n"));
     assert!(
         clear.is_empty(),
         "argmax differs where llama.cpp's top-2 gap exceeds {GAP_MARGIN}: {clear:?}\n{}",
         report.join("\n")
     );
     assert!(median < MEDIAN_TOLERANCE, "median |Δlogprob| {median} over {steps} steps\n{}", report.join("\n"));
+    // With the AVX2 kernels every operation follows llama.cpp's order, so the logits are its
+    // bits: every greedy token agrees and every top-5 log-probability is within the issue's
+    // 1e-2 (in practice within the fixtures' 6-decimal rounding). The portable kernels only
+    // meet the looser checks above.
+    if ferrocodex_quant::kernel_isa() == "avx2+fma+f16c" {
+        assert_eq!(mismatched, 0, "greedy tokens differ from llama.cpp's\n{}", report.join("\n"));
+        assert!(max_dev <= EXACT_TOLERANCE, "max |Δlogprob| {max_dev} over {steps} steps\n{}", report.join("\n"));
+    }
 }
+
+/// Largest allowed |Δ log-prob| over llama.cpp's top-5 tokens at any step, with the AVX2 kernels.
+const EXACT_TOLERANCE: f32 = 1e-2;
 
 /// Where llama.cpp's own top-1/top-2 logprob gap is below this, a different argmax is
 /// attributed to rounding (see the note in BENCHMARKS.md on parity).

@@ -141,6 +141,53 @@ pub fn vec_dot_many(
     a_rows: usize,
     out: &mut [f32],
 ) {
+    vec_dot_many_in(t, n, w, w_rows, a, a_rows, BatchPlace::SINGLE, out)
+}
+
+/// Where an activation row sits in a batch, which decides the kernel llama.cpp's CPU backend
+/// multiplies it with and so the order of its float additions: its repacked Q4_K product
+/// handles the leading multiple of 4 rows of a batch four at a time and adds per 64 elements
+/// (the rest per 256), and its tiled K-quant product takes Q5_K/Q6_K batches of 8 rows or more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchPlace {
+    /// Rows in the whole batch.
+    pub batch: usize,
+    /// Whether this row is among the batch's leading multiple of 4 rows.
+    pub in_fours: bool,
+}
+
+impl BatchPlace {
+    /// A single row (a decoding step).
+    pub const SINGLE: BatchPlace = BatchPlace { batch: 1, in_fours: false };
+}
+
+/// [`vec_dot_many`] for activation rows at `place` in a batch: the same values up to the last
+/// bits, which follow the reference's kernel for that place (see [`BatchPlace`]).
+#[allow(clippy::too_many_arguments)]
+pub fn vec_dot_many_at(
+    t: GgmlType,
+    n: usize,
+    w: &[u8],
+    w_rows: usize,
+    a: &[u8],
+    a_rows: usize,
+    place: BatchPlace,
+    out: &mut [f32],
+) {
+    vec_dot_many_in(t, n, w, w_rows, a, a_rows, place, out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn vec_dot_many_in(
+    t: GgmlType,
+    n: usize,
+    w: &[u8],
+    w_rows: usize,
+    a: &[u8],
+    a_rows: usize,
+    place: BatchPlace,
+    out: &mut [f32],
+) {
     assert!(is_supported(t), "vec_dot: {t} is not supported");
     let at = vec_dot_type(t);
     // Checked products: the SIMD kernels read by these sizes, so a product that wrapped
@@ -159,10 +206,11 @@ pub fn vec_dot_many(
     #[cfg(target_arch = "x86_64")]
     if x86::available() {
         // SAFETY: the CPU has the features, and the lengths were checked above.
-        unsafe { x86::vec_dot_many(t, n, w, w_rows, a, a_rows, out) };
+        unsafe { x86::vec_dot_many(t, n, w, w_rows, a, a_rows, place, out) };
         return;
     }
 
+    let _ = place; // the portable kernels keep one order
     let (w_row, a_row) = (bytes_for(t, n), bytes_for(at, n));
     for r in 0..w_rows {
         for c in 0..a_rows {
@@ -186,22 +234,68 @@ fn length_panic(t: impl Display, n: usize) -> ! {
     panic!("{n} elements are not a whole number of {t} blocks")
 }
 
-/// `out[h][d] += p[h] · v[d]` for every `h`: one row of half floats `v` (`n` values, as bytes)
-/// scaled by each weight in `p` and added to the matching row of `out` (`p.len()` rows of `n`),
-/// reading `v` once for all of them — the value side of attention, where the query heads of a
-/// group share their key/value head. Each element is a multiply then an add (two roundings),
-/// the same bits as the plain loop in [`scalar::f16_axpy_many`].
+/// `out[h][d] = fma(p[h], v[d], out[h][d])` for every `h`: one row of half floats `v` (`n`
+/// values, as bytes) scaled by each weight in `p` and added, with one rounding, to the matching
+/// row of `out` (`p.len()` rows of `n`), reading `v` once for all of them — the value side of
+/// attention, where the rows are the lane accumulators of the query heads sharing a key/value
+/// head. The same bits as the plain loop in [`scalar::f16_fma_many`].
 ///
 /// # Panics
 /// If `v` is not `2 · n` bytes or `out` is not `p.len() · n` values.
-pub fn f16_axpy_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
-    assert_eq!(v.len(), 2 * n, "f16_axpy_many: value row length");
-    assert_eq!(out.len(), p.len() * n, "f16_axpy_many: output length");
+pub fn f16_fma_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
+    assert_eq!(v.len(), 2 * n, "f16_fma_many: value row length");
+    assert_eq!(out.len(), p.len() * n, "f16_fma_many: output length");
     #[cfg(target_arch = "x86_64")]
     if x86::available() {
         // SAFETY: the CPU has the features, and the lengths were checked above.
-        unsafe { x86::f16_axpy_many(p, v, n, out) };
+        unsafe { x86::f16_fma_many(p, v, n, out) };
         return;
     }
-    scalar::f16_axpy_many(p, v, n, out)
+    scalar::f16_fma_many(p, v, n, out)
+}
+
+/// The order in which llama.cpp's CPU backend adds up a half-precision dot product, which
+/// decides the last bits of attention scores and outputs: batched passes (two tokens or
+/// more) go through its tiled matrix product, one chain of fused multiply-adds per lane of
+/// 8; single-token passes through its vector dot product, 4 × 8 lanes. See
+/// [`scalar::reduce_lanes8`] and [`scalar::reduce_lanes32`] for how the lanes are summed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneOrder {
+    /// Element i goes to lane i mod 8.
+    Lanes8,
+    /// Element i goes to lane i mod 32.
+    Lanes32,
+}
+
+impl LaneOrder {
+    pub fn lanes(self) -> usize {
+        match self {
+            LaneOrder::Lanes8 => 8,
+            LaneOrder::Lanes32 => 32,
+        }
+    }
+
+    /// The sum of one accumulator per lane, in this order's addition tree.
+    pub fn reduce(self, lanes: &[f32]) -> f32 {
+        match self {
+            LaneOrder::Lanes8 => scalar::reduce_lanes8(lanes.try_into().expect("8 lanes")),
+            LaneOrder::Lanes32 => scalar::reduce_lanes32(lanes.try_into().expect("32 lanes")),
+        }
+    }
+}
+
+/// Dot product of two rows of half floats (as bytes), each product fused into its lane's
+/// running sum, the lanes summed as `order` says: bit for bit [`scalar::f16_dot_ordered`].
+///
+/// # Panics
+/// If the rows differ in length, or their length is not a whole number of 2·lanes bytes.
+pub fn f16_dot_ordered(order: LaneOrder, x: &[u8], y: &[u8]) -> f32 {
+    assert_eq!(x.len(), y.len(), "f16_dot_ordered: row lengths");
+    assert_eq!(x.len() % (2 * order.lanes()), 0, "f16_dot_ordered: row length");
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        // SAFETY: the CPU has the features, and the lengths were checked above.
+        return unsafe { x86::f16_dot_ordered(order, x, y) };
+    }
+    scalar::f16_dot_ordered(order, x, y)
 }

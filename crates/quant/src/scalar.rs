@@ -751,14 +751,42 @@ mod tests {
     }
 }
 
-/// `out[h·n + d] += p[h] · v[d]` with `v` as `n` half floats (the reference for
-/// [`crate::f16_axpy_many`]).
-pub fn f16_axpy_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
+/// `out[h·n + d] = fma(p[h], v[d], out[h·n + d])` with `v` as `n` half floats (the reference
+/// for [`crate::f16_fma_many`]).
+pub fn f16_fma_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
     for (h, &ph) in p.iter().enumerate() {
         let row = &mut out[h * n..(h + 1) * n];
         for (d, o) in row.iter_mut().enumerate() {
             let x = crate::fp::f16_to_f32(u16::from_le_bytes([v[2 * d], v[2 * d + 1]]));
-            *o += ph * x;
+            *o = ph.mul_add(x, *o);
         }
     }
+}
+
+/// The sum of 8 lane accumulators as llama.cpp's `hsum_float_8` adds them: the upper four
+/// onto the lower four, then 2 + 2, then 1 + 1.
+pub fn reduce_lanes8(x: &[f32; 8]) -> f32 {
+    let r: [f32; 4] = std::array::from_fn(|i| x[i + 4] + x[i]);
+    (r[0] + r[2]) + (r[1] + r[3])
+}
+
+/// The sum of 32 lane accumulators (4 vectors of 8, lane i in vector i / 8) as llama.cpp's
+/// `GGML_F32x8_REDUCE` adds them: vectors 2, 3 onto 0, 1, then 1 onto 0, then within the
+/// vector the upper half onto the lower and two horizontal pair additions.
+pub fn reduce_lanes32(x: &[f32; 32]) -> f32 {
+    let z: [f32; 8] = std::array::from_fn(|i| (x[i] + x[16 + i]) + (x[8 + i] + x[24 + i]));
+    let t: [f32; 4] = std::array::from_fn(|i| z[i] + z[i + 4]);
+    (t[0] + t[1]) + (t[2] + t[3])
+}
+
+/// Dot product of two rows of half floats with one fused multiply-add chain per lane (the
+/// reference for [`crate::f16_dot_ordered`]).
+pub fn f16_dot_ordered(order: crate::LaneOrder, x: &[u8], y: &[u8]) -> f32 {
+    let lanes = order.lanes();
+    let mut acc = [0f32; 32];
+    let half = |b: &[u8], i: usize| crate::fp::f16_to_f32(u16::from_le_bytes([b[2 * i], b[2 * i + 1]]));
+    for i in 0..x.len() / 2 {
+        acc[i % lanes] = half(x, i).mul_add(half(y, i), acc[i % lanes]);
+    }
+    order.reduce(&acc[..lanes])
 }

@@ -42,15 +42,20 @@ pub(crate) unsafe fn vec_dot_many(
     w_rows: usize,
     a: &[u8],
     a_rows: usize,
+    place: crate::BatchPlace,
     out: &mut [f32],
 ) {
     debug_assert_eq!(out.len(), w_rows * a_rows);
+    let (fours, large) = (place.in_fours, place.batch >= 8);
     match t {
         GgmlType::Q8_0 => rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q4_0 => rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q5_0 => rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_K if fours => rows_q4_k_tiled(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q4_K => rows_q4_k(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::Q5_K if large => rows_q5_k_tiled(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q5_K => rows_q5_k(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::Q6_K if large => rows_q6_k_tiled(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q6_K => rows_q6_k(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::F32 => rows_f32(n, w, w_rows, a, a_rows, out),
         GgmlType::F16 => rows_f16(n, w, w_rows, a, a_rows, out),
@@ -106,8 +111,11 @@ rows_driver!(rows_q8_0, dot_q8_0, 34, 34);
 rows_driver!(rows_q4_0, dot_q4_0, 18, 34);
 rows_driver!(rows_q5_0, dot_q5_0, 22, 34);
 rows_driver!(rows_q4_k, dot_q4_k, 144, 292);
+rows_driver!(rows_q4_k_tiled, dot_q4_k_tiled, 144, 292);
 rows_driver!(rows_q5_k, dot_q5_k, 176, 292);
+rows_driver!(rows_q5_k_tiled, dot_q5_k_tiled, 176, 292);
 rows_driver!(rows_q6_k, dot_q6_k, 210, 292);
+rows_driver!(rows_q6_k_tiled, dot_q6_k_tiled, 210, 292);
 rows_driver!(rows_f32, dot_f32, 4, 4);
 rows_driver!(rows_f16, dot_f16, 2, 2);
 rows_driver!(rows_bf16, dot_bf16, 2, 2);
@@ -224,9 +232,9 @@ unsafe fn prefetch(p: *const u8, bytes: usize) {
     }
 }
 
-/// Shared body: `qw(block ptr)` yields the block's 32 signed weight quants. Even and odd
-/// blocks go to separate accumulators so that consecutive FMAs do not wait on each other
-/// (one chain of FMAs would bound the loop to one block per FMA latency).
+/// Shared body: `qw(block ptr)` yields the block's 32 signed weight quants. Each activation
+/// row has one chain of FMAs over the blocks, then the lanes are summed (4 + 4, 2 + 2, 1 + 1):
+/// the reference's operation order, so that results match it bit for bit.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_blocks32<const N: usize>(
@@ -236,20 +244,13 @@ unsafe fn dot_blocks32<const N: usize>(
     a: [*const u8; N],
     qw: impl Fn(*const u8) -> __m256i,
 ) -> [f32; N] {
-    let mut even = [_mm256_setzero_ps(); N];
-    let mut odd = [_mm256_setzero_ps(); N];
-    let mut i = 0;
-    while i + 2 <= nb {
-        block32(&mut even, w.add(i * w_block), &a, i * 34, &qw);
-        block32(&mut odd, w.add((i + 1) * w_block), &a, (i + 1) * 34, &qw);
-        i += 2;
-    }
-    if i < nb {
-        block32(&mut even, w.add(i * w_block), &a, i * 34, &qw);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for i in 0..nb {
+        block32(&mut acc, w.add(i * w_block), &a, i * 34, &qw);
     }
     let mut out = [0.0; N];
     for k in 0..N {
-        out[k] = hsum8(_mm256_add_ps(even[k], odd[k]));
+        out[k] = hsum8(acc[k]);
     }
     out
 }
@@ -354,11 +355,26 @@ const BROADCAST_I16: [[u8; 32]; 8] = {
     t
 };
 
+/// How [`dot_k_with_mins`] orders its float steps, after the reference kernel it mirrors.
+const K_VEC: u8 = 0; // llama.cpp's Q5_K vector dot product
+const K_GEMV: u8 = 1; // its repacked Q4_K matrix-vector product (one activation row)
+const K_GEMM: u8 = 2; // its repacked Q4_K matrix product (activation rows in fours)
+const K_TILED: u8 = 3; // its tiled K-quant matrix product (batches of 8 rows or more)
+
 /// Shared body of Q4_K and Q5_K: `quants(block ptr, j)` yields the 64 quants of elements
 /// 64j..64j+64 as (elements 0..32, elements 32..64) of that range, unsigned.
+///
+/// The integer sums are exact whatever their order; the float steps follow the reference
+/// kernel named by `MODE` so that results match it bit for bit:
+/// - `K_VEC`: the 8 i32 lanes of a super-block into a vector FMA chain (× d·da), the min sum
+///   into a scalar FMA chain (× −dmin·da), and the lanes' sum plus that chain at the end;
+/// - `K_GEMV`: per super-block, the whole scaled sum and the whole min sum as two integers,
+///   each into its own chain of scalar FMAs (× d·da and × dmin·da), subtracted at the end;
+/// - `K_GEMM`: the same, but per 64 elements instead of per super-block;
+/// - `K_TILED`: per super-block r = d·S, then r − dmin·M fused, then one FMA chain of r × da.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_k_with_mins<const N: usize>(
+unsafe fn dot_k_with_mins<const N: usize, const MODE: u8>(
     nb: usize,
     w: *const u8,
     w_block: usize,
@@ -368,12 +384,28 @@ unsafe fn dot_k_with_mins<const N: usize>(
     // Few values stay live across the inner loops (the per-row sums and accumulators), so
     // that four activation rows fit the 16 vector registers.
     let mut acc = [_mm256_setzero_ps(); N];
+    let mut acc_s = [0f32; N];
+    let mut acc_m = [0f32; N];
     for i in 0..nb {
         let wb = w.add(i * w_block);
         prefetch(wb, w_block);
         // i16 lanes 0..8: scales, 8..16: mins.
         let scales_mins = _mm256_cvtepu8_epi16(k_scales_mins(wb.add(4)));
         let scales = _mm256_permute2x128_si256::<0x00>(scales_mins, scales_mins);
+        let d = load_f16(wb);
+        let dmin = load_f16(wb.add(2));
+        let mins = _mm256_extracti128_si256::<1>(scales_mins);
+        // Per activation row: Σ_s m[s]·(bsum[2s] + bsum[2s+1]) for the two sub-blocks s of
+        // each 64 elements j, in i32 lane j.
+        let mut min_sums = [_mm_setzero_si128(); N];
+        for k in 0..N {
+            let bsums = load256(a[k].add(i * 292 + 260));
+            let pair_sums = _mm_hadd_epi16(
+                _mm256_castsi256_si128(bsums),
+                _mm256_extracti128_si256::<1>(bsums),
+            );
+            min_sums[k] = _mm_madd_epi16(mins, pair_sums);
+        }
 
         let mut sumi = [_mm256_setzero_si256(); N];
         for j in 0..4 {
@@ -385,39 +417,93 @@ unsafe fn dot_k_with_mins<const N: usize>(
                 let p_lo = _mm256_madd_epi16(scale_lo, _mm256_maddubs_epi16(q_lo, load256(qa)));
                 let p_hi =
                     _mm256_madd_epi16(scale_hi, _mm256_maddubs_epi16(q_hi, load256(qa.add(32))));
-                sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(p_lo, p_hi));
+                let p = _mm256_add_epi32(p_lo, p_hi);
+                if MODE == K_GEMM {
+                    let da = load_f32(a[k].add(i * 292));
+                    let s = hsum_i32x8(p) as f32;
+                    let m = lane_i32(min_sums[k], j) as f32;
+                    acc_s[k] = s.mul_add(d * da, acc_s[k]);
+                    acc_m[k] = m.mul_add(dmin * da, acc_m[k]);
+                } else {
+                    sumi[k] = _mm256_add_epi32(sumi[k], p);
+                }
             }
         }
-
-        let d = load_f16x8(wb);
-        let neg_dmin = _mm256_sub_ps(_mm256_setzero_ps(), load_f16x8(wb.add(2)));
-        let mins = _mm256_extracti128_si256::<1>(scales_mins);
+        if MODE == K_GEMM {
+            continue;
+        }
         for k in 0..N {
-            let ab = a[k].add(i * 292);
-            let da = _mm256_set1_ps(load_f32(ab));
-            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
-            // Σ_s m[s]·(bsum[2s] + bsum[2s+1]) in 4 i32 lanes (the upper 4 are zero), times −dmin·da.
-            let bsums = load256(ab.add(260));
-            let pair_sums = _mm_hadd_epi16(
-                _mm256_castsi256_si128(bsums),
-                _mm256_extracti128_si256::<1>(bsums),
-            );
-            let m = _mm256_zextsi128_si256(_mm_madd_epi16(mins, pair_sums));
-            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(neg_dmin, da), _mm256_cvtepi32_ps(m), acc[k]);
+            let da = load_f32(a[k].add(i * 292));
+            let m = hsum_i32x4(min_sums[k]) as f32;
+            if MODE == K_TILED {
+                let s = hsum_i32x8(sumi[k]) as f32;
+                let r = (-dmin).mul_add(m, d * s);
+                acc_s[k] = r.mul_add(da, acc_s[k]);
+            } else if MODE == K_GEMV {
+                let s = hsum_i32x8(sumi[k]) as f32;
+                acc_s[k] = s.mul_add(d * da, acc_s[k]);
+                acc_m[k] = m.mul_add(dmin * da, acc_m[k]);
+            } else {
+                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(da * d), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+                acc_m[k] = (-da * dmin).mul_add(m, acc_m[k]);
+            }
         }
     }
     let mut out = [0.0; N];
     for k in 0..N {
-        out[k] = hsum8(acc[k]);
+        out[k] = match MODE {
+            K_VEC => hsum8(acc[k]) + acc_m[k],
+            K_TILED => acc_s[k],
+            _ => acc_s[k] - acc_m[k],
+        };
     }
     out
 }
 
+/// Sum of the 8 i32 lanes (exact: the callers' sums cannot overflow).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn hsum_i32x8(v: __m256i) -> i32 {
+    hsum_i32x4(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v)))
+}
+
+/// i32 lane `j` (0..4) of `v`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn lane_i32(v: __m128i, j: usize) -> i32 {
+    let mut l = [0i32; 4];
+    _mm_storeu_si128(l.as_mut_ptr() as *mut __m128i, v);
+    l[j]
+}
+
+/// Sum of the 4 i32 lanes (exact: the callers' sums cannot overflow).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn hsum_i32x4(v: __m128i) -> i32 {
+    let v = _mm_add_epi32(v, _mm_unpackhi_epi64(v, v));
+    let v = _mm_add_epi32(v, _mm_shuffle_epi32::<0b01>(v));
+    _mm_cvtsi128_si32(v)
+}
+
+/// Q4_K against one activation row at a time, as the reference's repacked matrix-vector
+/// product adds it up.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q4_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_q4_k_mode::<N, K_GEMV>(nb, w, a)
+}
+
+/// Q4_K against activation rows the reference multiplies in fours (its matrix product).
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q4_k_tiled<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_q4_k_mode::<N, K_GEMM>(nb, w, a)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q4_k_mode<const N: usize, const MODE: u8>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
     // Block: d, dmin (f16), 12 scale bytes, 128 bytes of nibbles (32 bytes per 64 elements).
     let m4 = _mm256_set1_epi8(0x0f);
-    dot_k_with_mins(nb, w, 144, a, |wb, j| unsafe {
+    dot_k_with_mins::<N, MODE>(nb, w, 144, a, |wb, j| unsafe {
         let q = load256(wb.add(16 + 32 * j));
         (
             _mm256_and_si256(q, m4),
@@ -428,11 +514,23 @@ unsafe fn dot_q4_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -
 
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q5_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_q5_k_mode::<N, K_VEC>(nb, w, a)
+}
+
+/// Q5_K in a batch of 8 rows or more (the reference's tiled K-quant product).
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q5_k_tiled<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_q5_k_mode::<N, K_TILED>(nb, w, a)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q5_k_mode<const N: usize, const MODE: u8>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
     // Block: d, dmin (f16), 12 scale bytes, 32 bytes qh, 128 bytes of nibbles. Bit 2j of qh[l]
     // is the fifth bit of element 64j + l, bit 2j+1 that of element 64j + 32 + l.
     let m4 = _mm256_set1_epi8(0x0f);
     let bit4 = _mm256_set1_epi8(0x10);
-    dot_k_with_mins(nb, w, 176, a, |wb, j| unsafe {
+    dot_k_with_mins::<N, MODE>(nb, w, 176, a, |wb, j| unsafe {
         let qh = load256(wb.add(16));
         let q = load256(wb.add(48 + 32 * j));
         // After shifting right by 2j the wanted bits are bits 0 and 1 of each byte; move
@@ -471,7 +569,21 @@ const Q6_SCALE_PAIRS: [[u8; 16]; 8] = {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q6_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_q6_k_mode::<N, false>(nb, w, a)
+}
+
+/// Q6_K in a batch of 8 rows or more, as the reference's tiled K-quant product adds it up:
+/// per super-block the whole integer sum S, r = d·S, then one FMA chain of r × da.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q6_k_tiled<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_q6_k_mode::<N, true>(nb, w, a)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q6_k_mode<const N: usize, const TILED: bool>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
     // Block: ql (128), qh (64), scales (16 × i8), d (f16).
+    let mut acc_s = [0f32; N];
     let m4 = _mm256_set1_epi8(0x0f);
     let m2 = _mm256_set1_epi8(0x03);
     let mut acc = [_mm256_setzero_ps(); N];
@@ -516,6 +628,11 @@ unsafe fn dot_q6_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -
             // Subtract 32·Σ_g sc[g]·bsum[g] (spread over 8 lanes).
             let bias = _mm256_slli_epi32::<5>(_mm256_madd_epi16(sc16, load256(ab.add(260))));
             let total = _mm256_sub_epi32(sumi[k], bias);
+            if TILED {
+                let r = load_f16(wb.add(208)) * hsum_i32x8(total) as f32;
+                acc_s[k] = r.mul_add(load_f32(ab), acc_s[k]);
+                continue;
+            }
             acc[k] = _mm256_fmadd_ps(
                 _mm256_mul_ps(d, _mm256_set1_ps(load_f32(ab))),
                 _mm256_cvtepi32_ps(total),
@@ -525,7 +642,7 @@ unsafe fn dot_q6_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -
     }
     let mut out = [0.0; N];
     for k in 0..N {
-        out[k] = hsum8(acc[k]);
+        out[k] = if TILED { acc_s[k] } else { hsum8(acc[k]) };
     }
     out
 }
@@ -699,10 +816,10 @@ pub(crate) unsafe fn quantize_q8_k(x: &[f32], y: &mut [u8]) {
     }
 }
 
-/// [`crate::f16_axpy_many`]: eight values of `v` converted once, then multiplied and added into
-/// every output row (no fused multiply-add, so the bits match the scalar loop).
+/// [`crate::f16_fma_many`]: eight values of `v` converted once, then fused into every
+/// output row (the same bits as the scalar loop's `mul_add`).
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn f16_axpy_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
+pub(crate) unsafe fn f16_fma_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
     let vp = v.as_ptr();
     let op = out.as_mut_ptr();
     let mut d = 0;
@@ -710,16 +827,40 @@ pub(crate) unsafe fn f16_axpy_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32
         let x = _mm256_cvtph_ps(load128(vp.add(2 * d)));
         for (h, &ph) in p.iter().enumerate() {
             let o = op.add(h * n + d);
-            let y = _mm256_add_ps(_mm256_loadu_ps(o), _mm256_mul_ps(_mm256_set1_ps(ph), x));
-            _mm256_storeu_ps(o, y);
+            _mm256_storeu_ps(o, _mm256_fmadd_ps(_mm256_set1_ps(ph), x, _mm256_loadu_ps(o)));
         }
         d += 8;
     }
     while d < n {
         let x = load_f16(vp.add(2 * d));
         for (h, &ph) in p.iter().enumerate() {
-            *op.add(h * n + d) += ph * x;
+            let o = op.add(h * n + d);
+            *o = ph.mul_add(x, *o);
         }
         d += 1;
     }
+}
+
+/// [`crate::f16_dot_ordered`]: one FMA chain per 8-lane vector (one vector, or four taking
+/// turns), then the lanes summed in the order's tree.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn f16_dot_ordered(order: crate::LaneOrder, x: &[u8], y: &[u8]) -> f32 {
+    let n = x.len() / 2;
+    let (xp, yp) = (x.as_ptr(), y.as_ptr());
+    let vecs = order.lanes() / 8;
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    while i < n {
+        for a in acc.iter_mut().take(vecs) {
+            let xv = _mm256_cvtph_ps(load128(xp.add(2 * i)));
+            let yv = _mm256_cvtph_ps(load128(yp.add(2 * i)));
+            *a = _mm256_fmadd_ps(xv, yv, *a);
+            i += 8;
+        }
+    }
+    let mut lanes = [0f32; 32];
+    for (k, a) in acc.iter().take(vecs).enumerate() {
+        _mm256_storeu_ps(lanes.as_mut_ptr().add(8 * k), *a);
+    }
+    order.reduce(&lanes[..order.lanes()])
 }

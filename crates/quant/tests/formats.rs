@@ -375,15 +375,57 @@ proptest! {
     /// The fast value-accumulation kernel gives the scalar loop's bits, for any row length
     /// (whole vectors and a tail) and any number of output rows.
     #[test]
-    fn f16_axpy_many_matches_the_scalar_loop(n in 1usize..70, rows in 1usize..6, seed in any::<u64>()) {
+    fn f16_fma_many_matches_the_scalar_loop(n in 1usize..70, rows in 1usize..6, seed in any::<u64>()) {
         let mut rng = Rng::new(seed);
         let v = quantized(GgmlType::F16, &rng.floats(n));
         let p = rng.floats(rows);
         let start = rng.floats(rows * n);
         let mut fast = start.clone();
-        ferrocodex_quant::f16_axpy_many(&p, &v, n, &mut fast);
+        ferrocodex_quant::f16_fma_many(&p, &v, n, &mut fast);
         let mut reference = start;
-        ferrocodex_quant::scalar::f16_axpy_many(&p, &v, n, &mut reference);
+        ferrocodex_quant::scalar::f16_fma_many(&p, &v, n, &mut reference);
         prop_assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), reference.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
     }
+
+    /// The ordered half-precision dot product gives the scalar twin's bits in both lane
+    /// orders, and is close to the exact dot product.
+    #[test]
+    fn f16_dot_ordered_matches_the_scalar_twin(blocks in 1usize..12, seed in any::<u64>()) {
+        use ferrocodex_quant::LaneOrder;
+        let mut rng = Rng::new(seed);
+        for order in [LaneOrder::Lanes8, LaneOrder::Lanes32] {
+            let n = blocks * order.lanes();
+            let (xf, yf) = (rng.floats(n), rng.floats(n));
+            let (x, y) = (quantized(GgmlType::F16, &xf), quantized(GgmlType::F16, &yf));
+            let fast = ferrocodex_quant::f16_dot_ordered(order, &x, &y);
+            let reference = ferrocodex_quant::scalar::f16_dot_ordered(order, &x, &y);
+            prop_assert_eq!(fast.to_bits(), reference.to_bits(), "{:?}", order);
+            let h = |b: &[u8], i: usize| half::f16::from_le_bytes([b[2 * i], b[2 * i + 1]]).to_f64();
+            let exact: f64 = (0..n).map(|i| h(&x, i) * h(&y, i)).sum();
+            let scale: f64 = (0..n).map(|i| (h(&x, i) * h(&y, i)).abs()).sum::<f64>() + 1e-30;
+            prop_assert!((fast as f64 - exact).abs() <= 1e-5 * scale, "{:?}: {} vs {}", order, fast, exact);
+        }
+    }
 }
+
+/// The lane trees add in the reference's order: checked on values where any other order
+/// would round differently.
+#[test]
+fn lane_reduction_trees_follow_the_reference_order() {
+    use ferrocodex_quant::scalar::{reduce_lanes32, reduce_lanes8};
+    // 1 + 2^-24 is lost when added to 1 alone but kept when two of them are added first.
+    let e = f32::EPSILON / 2.0;
+    let mut x = [0f32; 8];
+    x[0] = 1.0;
+    x[4] = e; // paired with lane 0 first: lost
+    x[2] = e;
+    x[6] = e; // lanes 2 + 6 = 2e, then onto 1 + e: kept as 1 + 2e
+    assert_eq!(reduce_lanes8(&x), (((1.0f32 + e) + (e + e)) + 0.0));
+    let mut y = [0f32; 32];
+    y[0] = 1.0;
+    y[16] = e;
+    y[8] = e;
+    y[24] = e;
+    assert_eq!(reduce_lanes32(&y), (1.0f32 + e) + (e + e));
+}
+
