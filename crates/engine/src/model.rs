@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use ferrocodex_gguf::GgufFile;
 use ferrocodex_tokenizer::Tokenizer;
-use ferrocodex_quant::{f16_dot_ordered, f16_fma_many, vec_dot, GgmlType, LaneOrder};
+use ferrocodex_quant::{f16_dot_ordered_many, f16_fma_many, vec_dot, GgmlType, LaneOrder};
 use half::f16;
 use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
@@ -467,16 +467,22 @@ impl Model {
             let mut qh = vec![f16::ZERO; sg * hd];
             qh.convert_from_f32_slice(&q[r * n_head * hd + h0 * hd..][..sg * hd]);
             let qb = f16_bytes(&qh);
+            let mut raw = vec![0f32; npos * sg];
+            if hd % 8 == 0 {
+                let k = f16_bytes(&keys[first * kvd + kvh * hd..pos * kvd + kvh * hd + hd]);
+                f16_dot_ordered_many(dot_order, hd, k, kvd, npos, qb, &mut raw);
+            } else {
+                for (j, cell) in (first..=pos).enumerate() {
+                    let k = f16_bytes(&keys[cell * kvd + kvh * hd..][..hd]);
+                    for i in 0..sg {
+                        raw[j * sg + i] = vec_dot(GgmlType::F16, hd, k, &qb[2 * i * hd..2 * (i + 1) * hd]);
+                    }
+                }
+            }
             let mut probs = vec![0f32; sg * npos];
-            for (j, cell) in (first..=pos).enumerate() {
-                let k = f16_bytes(&keys[cell * kvd + kvh * hd..][..hd]);
-                for i in 0..sg {
-                    let qi = &qb[2 * i * hd..2 * (i + 1) * hd];
-                    probs[i * npos + j] = if hd % lanes == 0 || hd % 8 == 0 {
-                        f16_dot_ordered(dot_order, k, qi) * scale
-                    } else {
-                        vec_dot(GgmlType::F16, hd, k, qi) * scale
-                    };
+            for (j, r) in raw.chunks_exact(sg).enumerate() {
+                for (i, &v) in r.iter().enumerate() {
+                    probs[i * npos + j] = v * scale;
                 }
             }
             for ph in probs.chunks_exact_mut(npos) {

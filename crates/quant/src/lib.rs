@@ -284,6 +284,50 @@ impl LaneOrder {
     }
 }
 
+/// [`f16_dot_ordered`] of each of `rows` key rows with each of `q.len() / (2·n)` query rows:
+/// `out[r · q_rows + i] = dot(k row r, q row i)`, where key row r starts at byte
+/// `2 · r · k_stride` of `k` (rows of `n` half floats, `k_stride ≥ n` elements apart). The
+/// same bits as calling [`f16_dot_ordered`] for every pair, without the per-call overhead.
+///
+/// # Panics
+/// If `n` is not a whole number of lanes, or the lengths do not match.
+pub fn f16_dot_ordered_many(
+    order: LaneOrder,
+    n: usize,
+    k: &[u8],
+    k_stride: usize,
+    rows: usize,
+    q: &[u8],
+    out: &mut [f32],
+) {
+    assert_eq!(n % order.lanes(), 0, "f16_dot_ordered_many: row length");
+    assert!(k_stride >= n, "f16_dot_ordered_many: key stride");
+    assert_eq!(q.len() % (2 * n), 0, "f16_dot_ordered_many: query rows");
+    let q_rows = q.len() / (2 * n);
+    assert_eq!(out.len(), rows * q_rows, "f16_dot_ordered_many: output length");
+    if rows == 0 {
+        return;
+    }
+    assert!(k.len() >= 2 * ((rows - 1) * k_stride + n), "f16_dot_ordered_many: key rows");
+    #[cfg(target_arch = "x86_64")]
+    if x86::available() {
+        for r in 0..rows {
+            let kr = &k[2 * r * k_stride..2 * (r * k_stride + n)];
+            for i in 0..q_rows {
+                // SAFETY: the CPU has the features, and the lengths were checked above.
+                out[r * q_rows + i] = unsafe { x86::f16_dot_ordered(order, kr, &q[2 * i * n..2 * (i + 1) * n]) };
+            }
+        }
+        return;
+    }
+    for r in 0..rows {
+        let kr = &k[2 * r * k_stride..2 * (r * k_stride + n)];
+        for i in 0..q_rows {
+            out[r * q_rows + i] = scalar::f16_dot_ordered(order, kr, &q[2 * i * n..2 * (i + 1) * n]);
+        }
+    }
+}
+
 /// Dot product of two rows of half floats (as bytes), each product fused into its lane's
 /// running sum, the lanes summed as `order` says: bit for bit [`scalar::f16_dot_ordered`].
 ///

@@ -404,7 +404,25 @@ proptest! {
             let exact: f64 = (0..n).map(|i| h(&x, i) * h(&y, i)).sum();
             let scale: f64 = (0..n).map(|i| (h(&x, i) * h(&y, i)).abs()).sum::<f64>() + 1e-30;
             prop_assert!((fast as f64 - exact).abs() <= 1e-5 * scale, "{:?}: {} vs {}", order, fast, exact);
+            // Many rows at a stride give each pair's bits.
+            let keys: Vec<u8> = [x.clone(), vec![0u8; 2 * order.lanes()], y.clone()].concat();
+            let queries: Vec<u8> = [y.clone(), x.clone()].concat();
+            let mut out = vec![0f32; 4];
+            ferrocodex_quant::f16_dot_ordered_many(order, n, &keys, n + order.lanes(), 2, &queries, &mut out);
+            let want = [(&x, &y), (&x, &x), (&y, &y), (&y, &x)]
+                .map(|(a, b)| ferrocodex_quant::f16_dot_ordered(order, a, b).to_bits());
+            prop_assert_eq!(out.map_bits(), want.to_vec());
         }
+    }
+}
+
+trait MapBits {
+    fn map_bits(&self) -> Vec<u32>;
+}
+
+impl MapBits for Vec<f32> {
+    fn map_bits(&self) -> Vec<u32> {
+        self.iter().map(|v| v.to_bits()).collect()
     }
 }
 
