@@ -102,7 +102,13 @@ impl Model {
 
     pub fn from_gguf(file: GgufFile, opts: &LoadOptions) -> Result<Model, EngineError> {
         let config = ModelConfig::from_gguf(&file)?;
-        let tokenizer = Tokenizer::from_gguf(&file).map_err(EngineError::Tokenizer)?;
+        // The tokenizer (most of the load time) builds while the weights are mapped.
+        let (tokenizer, weights) = std::thread::scope(|scope| {
+            let tokenizer = scope.spawn(|| Tokenizer::from_gguf(&file));
+            let weights = Weights::load(&file, &config);
+            (tokenizer.join().expect("tokenizer loader panicked"), weights)
+        });
+        let tokenizer = tokenizer.map_err(EngineError::Tokenizer)?;
         if tokenizer.vocab_size() != config.vocab_size {
             return Err(EngineError::Model(format!(
                 "the tokenizer has {} tokens but the model {}",
@@ -110,7 +116,7 @@ impl Model {
                 config.vocab_size
             )));
         }
-        let weights = Weights::load(&file, &config)?;
+        let weights = weights?;
         let threads = opts
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

@@ -92,6 +92,20 @@ struct Pieces {
 }
 
 impl Pieces {
+    /// The decoded piece of every token of `vocab`, end to end.
+    fn of(vocab: &Vocabulary) -> Result<Pieces, TokenizerError> {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::with_capacity(vocab.tokens.len());
+        for (text, &attr) in vocab.tokens.iter().zip(&vocab.attrs) {
+            bytes.extend_from_slice(&piece_of(vocab.kind, text, attr, false));
+            let end = u32::try_from(bytes.len()).map_err(|_| {
+                TokenizerError::InvalidMetadata("the vocabulary's texts exceed 4 GiB".into())
+            })?;
+            ends.push(end);
+        }
+        Ok(Pieces { bytes, ends })
+    }
+
     fn get(&self, id: usize) -> &[u8] {
         let start = if id == 0 {
             0
@@ -168,21 +182,20 @@ impl Tokenizer {
     pub fn from_gguf(file: &GgufFile) -> Result<Tokenizer, TokenizerError> {
         let mut vocab = Vocabulary::from_gguf(file)?;
         let index = std::mem::take(&mut vocab.index);
-        let model = match vocab.kind {
-            Kind::Llama => spm::build(&vocab, index)?,
-            Kind::Gpt2 => gpt2::build(&vocab, index)?,
-        };
-        let specials = SpecialTokens::new(&vocab);
-
-        let mut bytes = Vec::new();
-        let mut ends = Vec::with_capacity(vocab.tokens.len());
-        for (text, &attr) in vocab.tokens.iter().zip(&vocab.attrs) {
-            bytes.extend_from_slice(&piece_of(vocab.kind, text, attr, false));
-            let end = u32::try_from(bytes.len()).map_err(|_| {
-                TokenizerError::InvalidMetadata("the vocabulary's texts exceed 4 GiB".into())
-            })?;
-            ends.push(end);
-        }
+        // The encoder's model (most of the load time) builds on another thread while this one
+        // lays out the token pieces for decoding.
+        let (model, specials, pieces) = std::thread::scope(|scope| {
+            let vocab = &vocab;
+            let model = scope.spawn(move || match vocab.kind {
+                Kind::Llama => spm::build(vocab, index),
+                Kind::Gpt2 => gpt2::build(vocab, index),
+            });
+            let specials = SpecialTokens::new(vocab);
+            let pieces = Pieces::of(vocab);
+            let model = model.join().expect("tokenizer builder panicked");
+            (model, specials, pieces)
+        });
+        let (model, pieces) = (model?, pieces?);
 
         let fim = match (vocab.fim_pre, vocab.fim_suf, vocab.fim_mid) {
             (Some(prefix), Some(suffix), Some(middle)) => Some(FimTokens {
@@ -200,7 +213,7 @@ impl Tokenizer {
             kind: vocab.kind,
             model,
             specials,
-            pieces: Pieces { bytes, ends },
+            pieces,
             bos: vocab.bos,
             eos: vocab.eos,
             add_bos: vocab.add_bos,

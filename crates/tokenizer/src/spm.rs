@@ -30,19 +30,24 @@ pub(crate) fn merges_from_scores(
     index: &Vocab,
     scores: &[f32],
 ) -> Vec<(u32, u32)> {
-    // (merged id, left id, right id)
-    let mut merges: Vec<(u32, u32, u32)> = Vec::with_capacity(tokens.len() * 2);
-    for (id, token) in tokens.iter().enumerate() {
-        for (cut, _) in token.char_indices().skip(1) {
-            let Some(&left) = index.get(&token[..cut]) else {
-                continue;
-            };
-            let Some(&right) = index.get(&token[cut..]) else {
-                continue;
-            };
-            merges.push((id as u32, left, right));
+    // (merged id, left id, right id); the tokens are split among threads (a quarter of a
+    // million of them in a large vocabulary), each thread's part in id order.
+    let splits = |first: usize, part: &[String]| {
+        let mut out: Vec<(u32, u32, u32)> = Vec::with_capacity(part.len() * 2);
+        for (i, token) in part.iter().enumerate() {
+            for (cut, _) in token.char_indices().skip(1) {
+                let Some(&left) = index.get(&token[..cut]) else {
+                    continue;
+                };
+                let Some(&right) = index.get(&token[cut..]) else {
+                    continue;
+                };
+                out.push(((first + i) as u32, left, right));
+            }
         }
-    }
+        out
+    };
+    let mut merges: Vec<(u32, u32, u32)> = in_parts(tokens, splits).into_iter().flatten().collect();
     // Stable, so the splits of one token stay ordered by cut position.
     merges.sort_by(|a, b| {
         scores[b.0 as usize]
@@ -55,20 +60,44 @@ pub(crate) fn merges_from_scores(
         .collect()
 }
 
+/// `f(start index, part)` over consecutive parts of `items`, one per available core, on
+/// scoped threads; the results in order.
+fn in_parts<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &[T]) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let size = items.len().div_ceil(threads).max(1);
+    if threads == 1 || items.len() < 4096 {
+        return vec![f(0, items)];
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(size)
+            .enumerate()
+            .map(|(k, part)| {
+                let f = &f;
+                scope.spawn(move || f(k * size, part))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("tokenizer worker panicked"))
+            .collect()
+    })
+}
+
 /// Builds the tokenizer for a `llama` vocabulary; `index` is the vocabulary's text-to-id map.
 pub(crate) fn build(
     vocab: &Vocabulary,
     index: Vocab,
 ) -> Result<tokenizers::Tokenizer, TokenizerError> {
-    let merges: Vec<(String, String)> = merges_from_scores(&vocab.tokens, &index, &vocab.scores)
-        .into_iter()
-        .map(|(l, r)| {
-            (
-                vocab.tokens[l as usize].clone(),
-                vocab.tokens[r as usize].clone(),
-            )
-        })
-        .collect();
+    let ids = merges_from_scores(&vocab.tokens, &index, &vocab.scores);
+    let merges: Vec<(String, String)> = in_parts(&ids, |_, part| {
+        part.iter()
+            .map(|&(l, r)| (vocab.tokens[l as usize].clone(), vocab.tokens[r as usize].clone()))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let mut builder = BPE::builder()
         .vocab_and_merges(index, merges)
         .byte_fallback(true);
