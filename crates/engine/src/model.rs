@@ -109,6 +109,7 @@ impl Model {
             (tokenizer.join().expect("tokenizer loader panicked"), weights)
         });
         let tokenizer = tokenizer.map_err(EngineError::Tokenizer)?;
+        release_freed_memory();
         if tokenizer.vocab_size() != config.vocab_size {
             return Err(EngineError::Model(format!(
                 "the tokenizer has {} tokens but the model {}",
@@ -509,14 +510,9 @@ impl Model {
                 let lane = cell % lanes;
                 f16_fma_many(&p, v, hd_v, &mut acc[lane * sg * hd_v..(lane + 1) * sg * hd_v]);
             }
-            let mut l = [0f32; 32];
             for i in 0..sg {
-                for d in 0..hd_v {
-                    for (lane, x) in l.iter_mut().take(lanes).enumerate() {
-                        *x = acc[(lane * sg + i) * hd_v + d];
-                    }
-                    out_sub[i * hd_v + d] = order.reduce(&l[..lanes]);
-                }
+                let lane = |l: usize| &acc[(l * sg + i) * hd_v..][..hd_v];
+                reduce_lanes(order, &lane, &mut out_sub[i * hd_v..(i + 1) * hd_v]);
             }
         };
         if rows * per_row == 1 {
@@ -524,6 +520,44 @@ impl Model {
         } else {
             self.pool
                 .install(|| out.par_chunks_exact_mut(sg * hd_v).enumerate().for_each(task));
+        }
+    }
+}
+
+/// Hands memory freed by the tokenizer build (tens of megabytes of merge strings, freed on its
+/// own thread's heap, which later allocations on other threads would not reuse) back to the
+/// system, so that it does not add to the process's peak memory.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's malloc_trim only releases free pages of its heaps; it is safe to call
+        // at any time from any thread.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+/// `out[d]` = the lanes `lane(0..lanes)[d]` summed in `order`'s tree
+/// ([`LaneOrder::reduce`]), written element-wise so that it vectorises across `d`.
+fn reduce_lanes<'a>(order: LaneOrder, lane: &impl Fn(usize) -> &'a [f32], out: &mut [f32]) {
+    match order {
+        LaneOrder::Lanes8 => {
+            let x: [&[f32]; 8] = std::array::from_fn(lane);
+            for (d, o) in out.iter_mut().enumerate() {
+                *o = ((x[4][d] + x[0][d]) + (x[6][d] + x[2][d])) + ((x[5][d] + x[1][d]) + (x[7][d] + x[3][d]));
+            }
+        }
+        LaneOrder::Lanes32 => {
+            let x: [&[f32]; 32] = std::array::from_fn(lane);
+            for (d, o) in out.iter_mut().enumerate() {
+                let z: [f32; 8] = std::array::from_fn(|l| (x[l][d] + x[16 + l][d]) + (x[8 + l][d] + x[24 + l][d]));
+                let t: [f32; 4] = std::array::from_fn(|l| z[l] + z[l + 4]);
+                *o = (t[0] + t[1]) + (t[2] + t[3]);
+            }
         }
     }
 }

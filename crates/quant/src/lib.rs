@@ -311,13 +311,8 @@ pub fn f16_dot_ordered_many(
     assert!(k.len() >= 2 * ((rows - 1) * k_stride + n), "f16_dot_ordered_many: key rows");
     #[cfg(target_arch = "x86_64")]
     if x86::available() {
-        for r in 0..rows {
-            let kr = &k[2 * r * k_stride..2 * (r * k_stride + n)];
-            for i in 0..q_rows {
-                // SAFETY: the CPU has the features, and the lengths were checked above.
-                out[r * q_rows + i] = unsafe { x86::f16_dot_ordered(order, kr, &q[2 * i * n..2 * (i + 1) * n]) };
-            }
-        }
+        // SAFETY: the CPU has the features, and the lengths were checked above.
+        unsafe { x86::f16_dot_ordered_many(order, n, k, k_stride, rows, q, q_rows, out) };
         return;
     }
     for r in 0..rows {

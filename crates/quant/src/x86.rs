@@ -408,6 +408,7 @@ unsafe fn dot_k_with_mins<const N: usize, const MODE: u8>(
         }
 
         let mut sumi = [_mm256_setzero_si256(); N];
+        let mut per_64 = [[_mm256_setzero_si256(); 4]; N];
         for j in 0..4 {
             let scale_lo = _mm256_shuffle_epi8(scales, load256(BROADCAST_I16[2 * j].as_ptr()));
             let scale_hi = _mm256_shuffle_epi8(scales, load256(BROADCAST_I16[2 * j + 1].as_ptr()));
@@ -419,17 +420,25 @@ unsafe fn dot_k_with_mins<const N: usize, const MODE: u8>(
                     _mm256_madd_epi16(scale_hi, _mm256_maddubs_epi16(q_hi, load256(qa.add(32))));
                 let p = _mm256_add_epi32(p_lo, p_hi);
                 if MODE == K_GEMM {
-                    let da = load_f32(a[k].add(i * 292));
-                    let s = hsum_i32x8(p) as f32;
-                    let m = lane_i32(min_sums[k], j) as f32;
-                    acc_s[k] = s.mul_add(d * da, acc_s[k]);
-                    acc_m[k] = m.mul_add(dmin * da, acc_m[k]);
+                    per_64[k][j] = p;
                 } else {
                     sumi[k] = _mm256_add_epi32(sumi[k], p);
                 }
             }
         }
         if MODE == K_GEMM {
+            // The four 64-element sums (and their min sums) as integers, then their FMAs in order.
+            for k in 0..N {
+                let da = load_f32(a[k].add(i * 292));
+                let mut s = [0f32; 4];
+                let mut m = [0f32; 4];
+                _mm_storeu_ps(s.as_mut_ptr(), _mm_cvtepi32_ps(hsum_each_i32x8(per_64[k])));
+                _mm_storeu_ps(m.as_mut_ptr(), _mm_cvtepi32_ps(min_sums[k]));
+                for j in 0..4 {
+                    acc_s[k] = s[j].mul_add(d * da, acc_s[k]);
+                    acc_m[k] = m[j].mul_add(dmin * da, acc_m[k]);
+                }
+            }
             continue;
         }
         for k in 0..N {
@@ -467,13 +476,14 @@ unsafe fn hsum_i32x8(v: __m256i) -> i32 {
     hsum_i32x4(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v)))
 }
 
-/// i32 lane `j` (0..4) of `v`.
+/// The sums of the 8 i32 lanes of each of four vectors, as the 4 lanes of one (exact).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn lane_i32(v: __m128i, j: usize) -> i32 {
-    let mut l = [0i32; 4];
-    _mm_storeu_si128(l.as_mut_ptr() as *mut __m128i, v);
-    l[j]
+unsafe fn hsum_each_i32x8(p: [__m256i; 4]) -> __m128i {
+    let ab = _mm256_hadd_epi32(p[0], p[1]);
+    let cd = _mm256_hadd_epi32(p[2], p[3]);
+    let all = _mm256_hadd_epi32(ab, cd);
+    _mm_add_epi32(_mm256_castsi256_si128(all), _mm256_extracti128_si256::<1>(all))
 }
 
 /// Sum of the 4 i32 lanes (exact: the callers' sums cannot overflow).
@@ -864,3 +874,66 @@ pub(crate) unsafe fn f16_dot_ordered(order: crate::LaneOrder, x: &[u8], y: &[u8]
     }
     order.reduce(&lanes[..order.lanes()])
 }
+
+/// [`crate::f16_dot_ordered_many`]: every key row against every query row, the key's eight
+/// values converted once for up to four queries (8 lanes) and the lanes summed in registers
+/// in the same trees as [`crate::LaneOrder::reduce`].
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn f16_dot_ordered_many(
+    order: crate::LaneOrder,
+    n: usize,
+    k: &[u8],
+    k_stride: usize,
+    rows: usize,
+    q: &[u8],
+    q_rows: usize,
+    out: &mut [f32],
+) {
+    let (kp, qp) = (k.as_ptr(), q.as_ptr());
+    let half8 = |p: *const u8, i: usize| unsafe { _mm256_cvtph_ps(load128(p.add(2 * i))) };
+    for r in 0..rows {
+        let kr = kp.add(2 * r * k_stride);
+        match order {
+            crate::LaneOrder::Lanes8 => {
+                let mut i0 = 0;
+                while i0 < q_rows {
+                    let g = (q_rows - i0).min(4);
+                    let mut acc = [_mm256_setzero_ps(); 4];
+                    let mut e = 0;
+                    while e < n {
+                        let kv = half8(kr, e);
+                        for (i, a) in acc.iter_mut().enumerate().take(g) {
+                            *a = _mm256_fmadd_ps(kv, half8(qp.add(2 * (i0 + i) * n), e), *a);
+                        }
+                        e += 8;
+                    }
+                    for (i, a) in acc.iter().enumerate().take(g) {
+                        out[r * q_rows + i0 + i] = hsum8(*a);
+                    }
+                    i0 += g;
+                }
+            }
+            crate::LaneOrder::Lanes32 => {
+                for i in 0..q_rows {
+                    let qi = qp.add(2 * i * n);
+                    let mut acc = [_mm256_setzero_ps(); 4];
+                    let mut e = 0;
+                    while e < n {
+                        for (j, a) in acc.iter_mut().enumerate() {
+                            *a = _mm256_fmadd_ps(half8(kr, e + 8 * j), half8(qi, e + 8 * j), *a);
+                        }
+                        e += 32;
+                    }
+                    // GGML_F32x8_REDUCE: 2 and 3 onto 0 and 1, then 1 onto 0, then the halves
+                    // and two horizontal pair additions.
+                    let z = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
+                    let t = _mm_add_ps(_mm256_castps256_ps128(z), _mm256_extractf128_ps::<1>(z));
+                    let t = _mm_hadd_ps(t, t);
+                    out[r * q_rows + i] = _mm_cvtss_f32(_mm_hadd_ps(t, t));
+                }
+            }
+        }
+    }
+}
+

@@ -89,15 +89,15 @@ pub(crate) fn build(
     vocab: &Vocabulary,
     index: Vocab,
 ) -> Result<tokenizers::Tokenizer, TokenizerError> {
-    let ids = merges_from_scores(&vocab.tokens, &index, &vocab.scores);
-    let merges: Vec<(String, String)> = in_parts(&ids, |_, part| {
-        part.iter()
-            .map(|&(l, r)| (vocab.tokens[l as usize].clone(), vocab.tokens[r as usize].clone()))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let merges: Vec<(String, String)> = merges_from_scores(&vocab.tokens, &index, &vocab.scores)
+        .into_iter()
+        .map(|(l, r)| {
+            (
+                vocab.tokens[l as usize].clone(),
+                vocab.tokens[r as usize].clone(),
+            )
+        })
+        .collect();
     let mut builder = BPE::builder()
         .vocab_and_merges(index, merges)
         .byte_fallback(true);
