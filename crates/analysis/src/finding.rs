@@ -61,6 +61,25 @@ rules! {
 }
 
 impl Rule {
+    /// Whether the rule judges what code does when it runs (names, types, calls). Such
+    /// findings are dropped in code that cannot run, or may not: after a statement that always
+    /// leaves the block, in a branch whose condition is statically false, in functions marked
+    /// `@no_type_check`. Style and dead-code rules still apply there.
+    pub fn judges_running_code(self) -> bool {
+        matches!(
+            self,
+            Rule::UndefinedName
+                | Rule::PossiblyUnbound
+                | Rule::CallArguments
+                | Rule::ArgumentType
+                | Rule::UnsupportedOperand
+                | Rule::UnknownAttribute
+                | Rule::NotCallable
+                | Rule::ReturnType
+                | Rule::MissingAwait
+        )
+    }
+
     /// Looks a rule up by code or name.
     pub fn from_id(id: &str) -> Option<Rule> {
         Rule::ALL

@@ -13,11 +13,12 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, CmpOp, Expr, ExprContext, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
+use crate::exhaustive;
 use crate::finding::RawFinding;
 use crate::model::{literal_type, target_names, FuncKind, Member, Model, Param, ParamKind};
 use crate::rules;
 use crate::stdlib;
-use crate::types::{assignable, closest, ClassId, Display, FuncId, Ty};
+use crate::types::{assignable, closest, ClassId, Display, FuncId, Subtyping, Ty};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Bound {
@@ -126,10 +127,14 @@ struct Frame<'a> {
     depth: usize,
     /// The method's `self` (or `cls`) parameter.
     receiver: Option<&'a str>,
+    /// In a class body: what the scope around the class saw when the class statement ran.
+    /// A class nested in this one sees that, not this class's own names.
+    enclosing: Option<Env>,
 }
 
 pub(crate) struct Checker<'m, 'a> {
     model: &'m Model<'a>,
+    module_body: &'a [Stmt],
     findings: Vec<RawFinding>,
     quiet: usize,
     return_cache: HashMap<FuncId, Ty>,
@@ -143,13 +148,151 @@ pub(crate) struct Checker<'m, 'a> {
     at_module_level: bool,
     /// Evaluating a condition (an `if`/`while` test, a later operand of `and`/`or`).
     in_condition: usize,
+    /// Code that cannot run, or may not: the running-code rules stay silent there.
+    not_running: Vec<TextRange>,
+    /// Overloaded functions (class, name) with an overload that never returns: which one a
+    /// call picks is not resolved, so the code after the call may be dead.
+    never_overloads: HashSet<(Option<ClassId>, &'a str)>,
+    /// Set by a call of such a function; read by the statement walker.
+    called_maybe_no_return: bool,
+}
+
+/// A pseudo-variable whose presence (bound on every path) marks a point reached only if
+/// something unusual happened: a context manager swallowed the exception that ended its
+/// body, or a call that may never return did return. Code there may be dead.
+const MAYBE_DEAD: &str = "\0maybe-dead";
+
+fn mark_maybe_dead(env: &mut Env) {
+    env.insert(
+        MAYBE_DEAD.to_string(),
+        Var {
+            ty: Ty::Unknown,
+            bound: Bound::Yes,
+            since: 0,
+        },
+    );
+}
+
+fn is_maybe_dead(env: &Env) -> bool {
+    env.get(MAYBE_DEAD).is_some_and(|v| v.bound == Bound::Yes)
+}
+
+/// Lengths of what a walk appends to, taken before a walk that may be redone.
+struct Marks {
+    findings: usize,
+    not_running: usize,
+    returns: usize,
+    rewound: bool,
+}
+
+/// What is known statically about a condition's truth.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Truth {
+    /// A constant: `True`, `0`, `not False`. The other branch never runs.
+    Exact(bool),
+    /// True for type checkers and the interpreter version the reviewer assumes (3.13), but not
+    /// necessarily where the code runs: `TYPE_CHECKING`, `sys.version_info >= (3, 8)`. The other
+    /// branch is not reviewed, yet both are kept for flow.
+    Assumed(bool),
+}
+
+impl Truth {
+    fn value(self) -> bool {
+        match self {
+            Truth::Exact(v) | Truth::Assumed(v) => v,
+        }
+    }
+    fn not(self) -> Truth {
+        match self {
+            Truth::Exact(v) => Truth::Exact(!v),
+            Truth::Assumed(v) => Truth::Assumed(!v),
+        }
+    }
+}
+
+/// The Python version whose `sys.version_info` checks are taken as decided.
+const ASSUMED_VERSION: (u64, u64) = (3, 13);
+
+fn static_truth(expr: &Expr) -> Option<Truth> {
+    match expr {
+        Expr::BooleanLiteral(b) => Some(Truth::Exact(b.value)),
+        Expr::NoneLiteral(_) => Some(Truth::Exact(false)),
+        Expr::NumberLiteral(n) => match &n.value {
+            ast::Number::Int(i) => i.as_u64().map(|v| Truth::Exact(v != 0)),
+            _ => None,
+        },
+        Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::Not) => {
+            static_truth(&u.operand).map(Truth::not)
+        }
+        Expr::BoolOp(b) => {
+            // `and` is false as soon as one operand is, true only if all are (and `or` the
+            // other way round).
+            let decisive = !matches!(b.op, ast::BoolOp::And);
+            let mut all_known = Some(Truth::Exact(!decisive));
+            for v in &b.values {
+                match static_truth(v) {
+                    Some(t) if t.value() == decisive => return Some(t),
+                    Some(Truth::Assumed(_)) => {
+                        if all_known.is_some() {
+                            all_known = Some(Truth::Assumed(!decisive));
+                        }
+                    }
+                    Some(Truth::Exact(_)) => {}
+                    None => all_known = None,
+                }
+            }
+            all_known
+        }
+        Expr::Name(n) if n.id.as_str() == "TYPE_CHECKING" => Some(Truth::Assumed(true)),
+        Expr::Attribute(a) if a.attr.as_str() == "TYPE_CHECKING" => Some(Truth::Assumed(true)),
+        Expr::Compare(c) if c.ops.len() == 1 => {
+            let is_version_info = matches!(c.left.as_ref(), Expr::Attribute(a) if a.attr.as_str() == "version_info" && matches!(a.value.as_ref(), Expr::Name(m) if m.id.as_str() == "sys"));
+            if !is_version_info {
+                return None;
+            }
+            let Expr::Tuple(t) = &c.comparators[0] else {
+                return None;
+            };
+            let mut parts = Vec::new();
+            for e in &t.elts {
+                let Expr::NumberLiteral(n) = e else { return None };
+                let ast::Number::Int(i) = &n.value else { return None };
+                parts.push(i.as_u64()?);
+            }
+            if parts.is_empty() || parts.len() > 2 {
+                return None;
+            }
+            let assumed = [ASSUMED_VERSION.0, ASSUMED_VERSION.1];
+            // A version the reviewer cannot vouch for (newer than the one it assumes).
+            if parts.as_slice() > &assumed[..] {
+                return None;
+            }
+            // `sys.version_info` is longer than the tuple: on an equal prefix it is greater.
+            let ordering = assumed[..parts.len()]
+                .cmp(&parts[..])
+                .then(std::cmp::Ordering::Greater);
+            use std::cmp::Ordering::*;
+            let value = match c.ops[0] {
+                CmpOp::Gt | CmpOp::GtE => ordering == Greater,
+                CmpOp::Lt | CmpOp::LtE => ordering == Less,
+                _ => return None,
+            };
+            Some(Truth::Assumed(value))
+        }
+        _ => None,
+    }
 }
 
 /// Runs the inference pass over a module and appends the type rules' findings.
-pub(crate) fn check_types(module: &ast::ModModule, out: &mut Vec<RawFinding>) {
+pub(crate) fn check_types<'a>(
+    module: &'a ast::ModModule,
+    out: &mut Vec<RawFinding>,
+    not_running: &mut Vec<TextRange>,
+) {
     let model = Model::build(module);
     let mut checker = Checker {
         model: &model,
+        module_body: &module.body,
         findings: Vec::new(),
         quiet: 0,
         return_cache: HashMap::new(),
@@ -158,6 +301,28 @@ pub(crate) fn check_types(module: &ast::ModModule, out: &mut Vec<RawFinding>) {
         called_no_return: false,
         at_module_level: true,
         in_condition: 0,
+        not_running: Vec::new(),
+        never_overloads: model
+            .funcs
+            .iter()
+            .filter(|f| {
+                let decorated = |name: &str| {
+                    f.def.decorator_list.iter().any(|d| match &d.expression {
+                        Expr::Name(n) => n.id.as_str() == name,
+                        Expr::Attribute(a) => a.attr.as_str() == name,
+                        _ => false,
+                    })
+                };
+                let never = f.def.returns.as_deref().is_some_and(|r| match r {
+                    Expr::Name(n) => matches!(n.id.as_str(), "NoReturn" | "Never"),
+                    Expr::Attribute(a) => matches!(a.attr.as_str(), "NoReturn" | "Never"),
+                    _ => false,
+                });
+                never && decorated("overload")
+            })
+            .map(|f| (f.class, f.def.name.as_str()))
+            .collect(),
+        called_maybe_no_return: false,
     };
     let mut frame = Frame {
         kind: ScopeKind::Module,
@@ -169,6 +334,7 @@ pub(crate) fn check_types(module: &ast::ModModule, out: &mut Vec<RawFinding>) {
         check_returns: false,
         depth: 0,
         receiver: None,
+        enclosing: None,
     };
     let mut env = Env::new();
     for name in &frame.locals {
@@ -194,6 +360,7 @@ pub(crate) fn check_types(module: &ast::ModModule, out: &mut Vec<RawFinding>) {
         checker.walk_function(fid, false);
     }
     out.append(&mut checker.findings);
+    not_running.append(&mut checker.not_running);
 }
 
 impl<'m, 'a> Checker<'m, 'a> {
@@ -235,6 +402,7 @@ impl<'m, 'a> Checker<'m, 'a> {
                 }
                 _ => None,
             },
+            enclosing: None,
         };
         for name in &frame.locals {
             env.insert(
@@ -335,6 +503,80 @@ impl<'m, 'a> Checker<'m, 'a> {
         }
     }
 
+    /// Where the findings and facts gathered so far end, to undo a walk that is redone.
+    fn marks(&self, frame: &Frame<'a>) -> Marks {
+        Marks {
+            findings: self.findings.len(),
+            not_running: self.not_running.len(),
+            returns: frame.returns.len(),
+            rewound: false,
+        }
+    }
+
+    fn rewind(&mut self, frame: &mut Frame<'a>, marks: &Marks) {
+        self.findings.truncate(marks.findings);
+        self.not_running.truncate(marks.not_running);
+        frame.returns.truncate(marks.returns);
+    }
+
+    /// The values a parameter of the current function can take, from its annotation, when the
+    /// function never rebinds it.
+    fn subject_domain(&self, frame: &Frame<'a>, subject: &Expr) -> Option<Vec<String>> {
+        let Expr::Name(name) = subject else {
+            return None;
+        };
+        let ScopeKind::Function(fid) = frame.kind else {
+            return None;
+        };
+        let def = self.model.funcs[fid].def;
+        let param = def
+            .parameters
+            .iter()
+            .find(|p| p.name().as_str() == name.id.as_str())?;
+        let domain = exhaustive::domain(param.annotation()?, self.module_body)?;
+        if scope_locals(&def.body).contains(name.id.as_str()) {
+            return None;
+        }
+        Some(domain)
+    }
+
+    /// Whether the tests of an `if`/`elif` chain cover every value of a parameter they test.
+    fn if_chain_is_exhaustive(&self, frame: &Frame<'a>, stmt: &'a ast::StmtIf) -> bool {
+        let tests: Vec<&Expr> = std::iter::once(stmt.test.as_ref())
+            .chain(stmt.elif_else_clauses.iter().filter_map(|c| c.test.as_ref()))
+            .collect();
+        if tests.len() < 2 && stmt.elif_else_clauses.is_empty() {
+            return false;
+        }
+        let mut candidates: Vec<&Expr> = Vec::new();
+        match tests[0] {
+            Expr::Compare(c) => {
+                candidates.push(&c.left);
+                candidates.extend(c.comparators.iter());
+            }
+            Expr::Call(c) => candidates.extend(c.arguments.args.first()),
+            Expr::BoolOp(b) => {
+                if let Some(Expr::Compare(c)) = b.values.first() {
+                    candidates.push(&c.left);
+                }
+            }
+            _ => {}
+        }
+        candidates.into_iter().any(|subject| {
+            let Expr::Name(name) = subject else {
+                return false;
+            };
+            let Some(domain) = self.subject_domain(frame, subject) else {
+                return false;
+            };
+            let mut covered = HashSet::new();
+            for test in &tests {
+                exhaustive::test_covers(test, name.id.as_str(), self.module_body, &mut covered);
+            }
+            exhaustive::covers_all(&domain, &covered)
+        })
+    }
+
     /// Whether a call of the function never comes back (every path raises or exits, or it is
     /// annotated `NoReturn`/`Never`). Only for direct calls: a method may be overridden.
     fn never_returns(&mut self, fid: FuncId) -> bool {
@@ -364,13 +606,23 @@ impl<'m, 'a> Checker<'m, 'a> {
     }
 
     fn walk_body(&mut self, frame: &mut Frame<'a>, flow: &mut Option<Env>, body: &'a [Stmt]) {
+        let end = body.last().map_or(0.into(), |s| s.end());
+        let mut marked = false;
         for stmt in body {
-            if flow.is_none() {
-                let is_yield = matches!(stmt, Stmt::Expr(e) if matches!(e.value.as_ref(), Expr::Yield(_) | Expr::YieldFrom(_)));
-                if !is_yield {
-                    self.report(rules::unreachable_code::report(stmt.range()));
+            match flow.as_ref() {
+                None => {
+                    let is_yield = matches!(stmt, Stmt::Expr(e) if matches!(e.value.as_ref(), Expr::Yield(_) | Expr::YieldFrom(_)));
+                    if !is_yield {
+                        self.report(rules::unreachable_code::report(stmt.range()));
+                    }
+                    self.not_running.push(TextRange::new(stmt.start(), end));
+                    return;
                 }
-                return;
+                Some(env) if !marked && is_maybe_dead(env) => {
+                    self.not_running.push(TextRange::new(stmt.start(), end));
+                    marked = true;
+                }
+                Some(_) => {}
             }
             self.walk_stmt(frame, flow, stmt);
         }
@@ -395,8 +647,11 @@ impl<'m, 'a> Checker<'m, 'a> {
                 let direct_call = matches!(e.value.as_ref(), Expr::Call(_));
                 if is_no_return_call(&e.value) || (direct_call && self.called_no_return) {
                     *flow = None;
+                } else if direct_call && self.called_maybe_no_return {
+                    mark_maybe_dead(env);
                 }
                 self.called_no_return = false;
+                self.called_maybe_no_return = false;
             }
             Stmt::Assign(a) => {
                 let ty = self.expr(frame, env, &a.value);
@@ -408,7 +663,13 @@ impl<'m, 'a> Checker<'m, 'a> {
                 let declared = self.model.annotation(&a.annotation);
                 if let Some(value) = &a.value {
                     let ty = self.expr(frame, env, value);
-                    let ty = if declared.is_unknown() { ty } else { declared };
+                    // In a class body the annotation declares the instance attribute; the name
+                    // itself holds the value (`x: int = field()` holds a field specifier).
+                    let ty = if declared.is_unknown() || frame.kind == ScopeKind::Class {
+                        ty
+                    } else {
+                        declared
+                    };
                     self.assign(frame, env, &a.target, ty);
                 } else if let Expr::Name(n) = a.target.as_ref() {
                     // A bare annotation declares without binding.
@@ -503,7 +764,9 @@ impl<'m, 'a> Checker<'m, 'a> {
             Stmt::Assert(a) => {
                 self.expr(frame, env, &a.test);
                 if let Some(msg) = &a.msg {
-                    self.expr(frame, env, msg);
+                    // The message is only evaluated when the test failed.
+                    let mut failed = self.narrow(env, &a.test, false);
+                    self.expr(frame, &mut failed, msg);
                 }
                 let always_false = matches!(a.test.as_ref(), Expr::BooleanLiteral(b) if !b.value)
                     || matches!(a.test.as_ref(), Expr::NumberLiteral(n) if matches!(&n.value, ast::Number::Int(i) if i.as_u8() == Some(0)));
@@ -591,7 +854,12 @@ impl<'m, 'a> Checker<'m, 'a> {
                         self.expr(frame, env, a);
                     }
                 }
-                // The class body runs now, in its own namespace that can see this one.
+                // The class body runs now, in its own namespace that can see the enclosing
+                // function or module scope (not an enclosing class's).
+                let outside = match (&frame.kind, &frame.enclosing) {
+                    (ScopeKind::Class, Some(enclosing)) => enclosing.clone(),
+                    _ => env.clone(),
+                };
                 let mut class_frame = Frame {
                     kind: ScopeKind::Class,
                     locals: HashSet::new(),
@@ -602,8 +870,9 @@ impl<'m, 'a> Checker<'m, 'a> {
                     check_returns: false,
                     depth: 0,
                     receiver: None,
+                    enclosing: Some(outside.clone()),
                 };
-                let mut class_flow = Some(env.clone());
+                let mut class_flow = Some(outside);
                 self.walk_body(&mut class_frame, &mut class_flow, &c.body);
                 let ty = match self.model.class_id(c) {
                     Some(id) => Ty::Type(Box::new(Ty::Instance(id))),
@@ -619,32 +888,63 @@ impl<'m, 'a> Checker<'m, 'a> {
                 );
             }
             Stmt::If(i) => {
-                self.in_condition += 1;
-                self.expr(frame, env, &i.test);
-                self.in_condition -= 1;
-                let mut branch = Some(self.narrow(env, &i.test, true));
-                let mut rest = self.narrow(env, &i.test, false);
-                self.walk_nested(frame, &mut branch, &i.body);
-                let mut ends = vec![branch];
+                let mut rest = env.clone();
+                let mut ends = Vec::new();
                 let mut has_else = false;
-                for clause in &i.elif_else_clauses {
-                    match &clause.test {
+                // Once a test is known true, the clauses after it never run.
+                let mut decided = false;
+                // Tests that cover every value of the subject's type leave nothing for `else`.
+                let exhaustive = self.if_chain_is_exhaustive(frame, i);
+                let clauses = std::iter::once((Some(i.test.as_ref()), i.body.as_slice()))
+                    .chain(
+                        i.elif_else_clauses
+                            .iter()
+                            .map(|c| (c.test.as_ref(), c.body.as_slice())),
+                    );
+                for (test, body) in clauses {
+                    let body_range = match (body.first(), body.last()) {
+                        (Some(first), Some(last)) => TextRange::new(first.start(), last.end()),
+                        _ => TextRange::default(),
+                    };
+                    let truth = if decided {
+                        Some(Truth::Exact(false))
+                    } else {
+                        test.and_then(static_truth)
+                    };
+                    if truth.is_some_and(|t| !t.value()) {
+                        self.not_running.push(body_range);
+                    }
+                    match test {
                         Some(test) => {
                             self.in_condition += 1;
                             self.expr(frame, &mut rest, test);
                             self.in_condition -= 1;
                             let mut b = Some(self.narrow(&rest, test, true));
                             rest = self.narrow(&rest, test, false);
-                            self.walk_nested(frame, &mut b, &clause.body);
-                            ends.push(b);
+                            self.walk_nested(frame, &mut b, body);
+                            if truth != Some(Truth::Exact(false)) {
+                                ends.push(b);
+                            }
                         }
                         None => {
                             has_else = true;
+                            if exhaustive {
+                                self.not_running.push(body_range);
+                            }
                             let mut b = Some(rest.clone());
-                            self.walk_nested(frame, &mut b, &clause.body);
-                            ends.push(b);
+                            self.walk_nested(frame, &mut b, body);
+                            if !decided && !exhaustive {
+                                ends.push(b);
+                            }
                         }
                     }
+                    if truth == Some(Truth::Exact(true)) {
+                        decided = true;
+                    }
+                }
+                if decided || exhaustive {
+                    *flow = join_all(ends, frame.depth);
+                    return;
                 }
                 if !has_else {
                     // An `if`/`elif` chain without `else` whose every branch binds a name is
@@ -670,15 +970,28 @@ impl<'m, 'a> Checker<'m, 'a> {
             Stmt::While(w) => {
                 let infinite = matches!(w.test.as_ref(), Expr::BooleanLiteral(b) if b.value)
                     || matches!(w.test.as_ref(), Expr::NumberLiteral(n) if matches!(&n.value, ast::Number::Int(i) if i.as_u8() == Some(1)));
-                let head = widen_for_loop(env, &w.body, &w.orelse, frame.depth);
-                let mut head_env = head.clone();
-                self.in_condition += 1;
-                self.expr(frame, &mut head_env, &w.test);
-                self.in_condition -= 1;
-                let mut body = Some(self.narrow(&head_env, &w.test, true));
-                frame.loops.push((Vec::new(), Vec::new()));
-                self.walk_nested(frame, &mut body, &w.body);
-                let (breaks, continues) = frame.loops.pop().unwrap_or_default();
+                let mut marks = self.marks(frame);
+                let mut head = widen_for_loop(env, &w.body, &w.orelse, frame.depth);
+                let (mut head_env, mut body, mut breaks, mut continues);
+                loop {
+                    head_env = head.clone();
+                    self.in_condition += 1;
+                    self.expr(frame, &mut head_env, &w.test);
+                    self.in_condition -= 1;
+                    body = Some(self.narrow(&head_env, &w.test, true));
+                    frame.loops.push((Vec::new(), Vec::new()));
+                    self.walk_nested(frame, &mut body, &w.body);
+                    (breaks, continues) = frame.loops.pop().unwrap_or_default();
+                    // A body that never gets back to the head runs at most once: walk it
+                    // again from the state before the loop, not the widened one.
+                    if body.is_none() && continues.is_empty() && !marks.rewound {
+                        self.rewind(frame, &marks);
+                        marks.rewound = true;
+                        head = env.clone();
+                        continue;
+                    }
+                    break;
+                }
                 let mut exit = if infinite {
                     None
                 } else {
@@ -699,13 +1012,25 @@ impl<'m, 'a> Checker<'m, 'a> {
             Stmt::For(f) => {
                 let iter = self.expr(frame, env, &f.iter);
                 let element = element_type(&iter);
-                let head = widen_for_loop(env, &f.body, &f.orelse, frame.depth);
-                let mut body_env = head.clone();
-                self.assign(frame, &mut body_env, &f.target, element);
-                let mut body = Some(body_env);
-                frame.loops.push((Vec::new(), Vec::new()));
-                self.walk_nested(frame, &mut body, &f.body);
-                let (breaks, continues) = frame.loops.pop().unwrap_or_default();
+                let mut marks = self.marks(frame);
+                let mut head = widen_for_loop(env, &f.body, &f.orelse, frame.depth);
+                let (mut body, mut breaks, mut continues);
+                loop {
+                    let mut body_env = head.clone();
+                    self.assign(frame, &mut body_env, &f.target, element.clone());
+                    body = Some(body_env);
+                    frame.loops.push((Vec::new(), Vec::new()));
+                    self.walk_nested(frame, &mut body, &f.body);
+                    (breaks, continues) = frame.loops.pop().unwrap_or_default();
+                    // As for `while`: a body that never loops back runs at most once.
+                    if body.is_none() && continues.is_empty() && !marks.rewound {
+                        self.rewind(frame, &marks);
+                        marks.rewound = true;
+                        head = env.clone();
+                        continue;
+                    }
+                    break;
+                }
                 // A loop over a non-empty literal (or `s.split(sep)`) runs at least once.
                 let head = if runs_at_least_once(&f.iter) {
                     None
@@ -737,7 +1062,11 @@ impl<'m, 'a> Checker<'m, 'a> {
                 // A context manager may swallow the exception that ended the body.
                 *flow = match body {
                     Some(b) => Some(b),
-                    None => Some(widen_assigned(&entry, &w.body, frame.depth)),
+                    None => {
+                        let mut after = widen_assigned(&entry, &w.body, frame.depth);
+                        mark_maybe_dead(&mut after);
+                        Some(after)
+                    }
                 };
             }
             Stmt::Try(t) => {
@@ -786,8 +1115,18 @@ impl<'m, 'a> Checker<'m, 'a> {
                     *flow = after;
                 } else {
                     let dead = after.is_none();
-                    let mut fin = Some(after.unwrap_or(handler_entry));
+                    let maybe_dead = after.as_ref().is_some_and(is_maybe_dead);
+                    // `finally` also runs on the exception's way out: it is live even when
+                    // the normal way through may not be.
+                    let mut entry = after.unwrap_or(handler_entry);
+                    entry.remove(MAYBE_DEAD);
+                    let mut fin = Some(entry);
                     self.walk_nested(frame, &mut fin, &t.finalbody);
+                    if maybe_dead {
+                        if let Some(env) = fin.as_mut() {
+                            mark_maybe_dead(env);
+                        }
+                    }
                     *flow = if dead { None } else { fin };
                 }
             }
@@ -796,7 +1135,23 @@ impl<'m, 'a> Checker<'m, 'a> {
                 let entry = env.clone();
                 let mut ends = Vec::new();
                 let mut exhaustive = false;
+                let domain = self.subject_domain(frame, &m.subject);
+                let mut covered = HashSet::new();
                 for case in &m.cases {
+                    let all_covered = domain
+                        .as_ref()
+                        .is_some_and(|d| exhaustive::covers_all(d, &covered));
+                    if all_covered {
+                        // The cases above match every value: this one never runs.
+                        if let (Some(first), Some(last)) = (case.body.first(), case.body.last()) {
+                            self.not_running
+                                .push(TextRange::new(first.start(), last.end()));
+                        }
+                        exhaustive = true;
+                    }
+                    if case.guard.is_none() {
+                        exhaustive::pattern_covers(&case.pattern, self.module_body, &mut covered);
+                    }
                     let mut cenv = entry.clone();
                     let mut names = Vec::new();
                     pattern_names(&case.pattern, &mut names);
@@ -817,14 +1172,22 @@ impl<'m, 'a> Checker<'m, 'a> {
                     }
                     let mut cflow = Some(cenv);
                     self.walk_nested(frame, &mut cflow, &case.body);
-                    ends.push(cflow);
+                    if !all_covered {
+                        ends.push(cflow);
+                    }
+                }
+                if domain
+                    .as_ref()
+                    .is_some_and(|d| exhaustive::covers_all(d, &covered))
+                {
+                    exhaustive = true;
                 }
                 if !exhaustive {
                     ends.push(Some(widen_match(&entry, m)));
                 }
                 *flow = join_all(ends, frame.depth);
             }
-            Stmt::TypeAlias(_) => {}
+            Stmt::TypeAlias(alias) => self.assign(frame, env, &alias.name, Ty::Unknown),
         }
     }
 
@@ -909,18 +1272,15 @@ impl<'m, 'a> Checker<'m, 'a> {
                         && self.in_condition == 0
                         && (!is_builtin || frame.locals.contains(id))
                     {
-                        self.report(rules::possibly_unbound::report(id, name.range, false));
+                        self.report(rules::possibly_unbound::report(id, name.range));
                     }
                     return var.ty.clone();
                 }
                 Bound::No => {
-                    let elsewhere = self.model.globals.contains_key(id)
-                        || ruff_python_stdlib::builtins::is_python_builtin(id, 13, false);
-                    if matches!(frame.kind, ScopeKind::Function(_))
-                        && frame.locals.contains(id)
-                        && elsewhere
-                    {
-                        self.report(rules::possibly_unbound::report(id, name.range, true));
+                    // Unbound on every path to the read (a global of the same name does not
+                    // help: the assignment makes the name local to the whole function).
+                    if matches!(frame.kind, ScopeKind::Function(_)) && frame.locals.contains(id) {
+                        self.report(rules::undefined_name::report_unbound_local(id, name.range));
                     }
                     if frame.kind != ScopeKind::Class {
                         return Ty::Unknown;
@@ -1017,20 +1377,46 @@ impl<'m, 'a> Checker<'m, 'a> {
                 Ty::Unknown
             }
             Expr::BoolOp(b) => {
+                let and = matches!(b.op, ast::BoolOp::And);
                 let mut current = env.clone();
                 let mut tys = Vec::new();
+                // The states in which the expression's value is decided: an operand that
+                // short-circuits, or the last one.
+                let mut exits = Vec::new();
                 for (i, value) in b.values.iter().enumerate() {
                     self.in_condition += usize::from(i > 0);
                     let ty = self.expr(frame, &mut current, value);
                     self.in_condition -= usize::from(i > 0);
                     tys.push(ty);
                     if i + 1 < b.values.len() {
-                        current = self.narrow(&current, value, matches!(b.op, ast::BoolOp::And));
+                        exits.push(self.narrow(&current, value, !and));
+                        current = self.narrow(&current, value, and);
+                    } else {
+                        exits.push(current.clone());
                     }
                 }
-                // Walrus targets in the first operand are bound on every path.
-                if let Some(first) = b.values.first() {
-                    copy_walrus(first, &current, env);
+                // Walrus targets are bound where every exit has bound them.
+                let mut targets = HashSet::new();
+                for value in &b.values {
+                    walrus_targets(value, &mut targets);
+                }
+                for name in targets {
+                    if frame.outer.contains(name) {
+                        continue;
+                    }
+                    let bound = exits
+                        .iter()
+                        .map(|e| e.get(name).map_or(Bound::No, |v| v.bound))
+                        .reduce(Bound::join)
+                        .unwrap_or(Bound::Maybe);
+                    env.insert(
+                        name.to_string(),
+                        Var {
+                            ty: Ty::Unknown,
+                            bound,
+                            since: frame.depth,
+                        },
+                    );
                 }
                 if tys.iter().all(|t| matches!(t, Ty::Bool)) {
                     Ty::Bool
@@ -1062,11 +1448,42 @@ impl<'m, 'a> Checker<'m, 'a> {
             Expr::Lambda(_) => Ty::Unknown,
             Expr::If(i) => {
                 self.expr(frame, env, &i.test);
-                let mut yes = self.narrow(env, &i.test, true);
-                let mut no = self.narrow(env, &i.test, false);
-                let a = self.expr(frame, &mut yes, &i.body);
-                let b = self.expr(frame, &mut no, &i.orelse);
-                Ty::union([a, b])
+                match static_truth(&i.test) {
+                    // A constant test: only one side ever runs, and only its walrus targets bind.
+                    Some(Truth::Exact(value)) => {
+                        let (live, dead) = if value {
+                            (&i.body, &i.orelse)
+                        } else {
+                            (&i.orelse, &i.body)
+                        };
+                        self.not_running.push(dead.range());
+                        self.expr(frame, env, live)
+                    }
+                    _ => {
+                        let mut yes = self.narrow(env, &i.test, true);
+                        let mut no = self.narrow(env, &i.test, false);
+                        let a = self.expr(frame, &mut yes, &i.body);
+                        let b = self.expr(frame, &mut no, &i.orelse);
+                        let mut targets = HashSet::new();
+                        walrus_targets(&i.body, &mut targets);
+                        walrus_targets(&i.orelse, &mut targets);
+                        for name in targets {
+                            let bound = [&yes, &no]
+                                .iter()
+                                .map(|e| e.get(name).map_or(Bound::No, |v| v.bound))
+                                .reduce(Bound::join)
+                                .unwrap_or(Bound::Maybe);
+                            if bound == Bound::Yes {
+                                if let Some(v) = yes.get(name) {
+                                    env.insert(name.to_string(), v.clone());
+                                }
+                            } else {
+                                bind_maybe(frame, env, name);
+                            }
+                        }
+                        Ty::union([a, b])
+                    }
+                }
             }
             Expr::Await(a) => match self.expr(frame, env, &a.value) {
                 Ty::Coroutine(inner) => *inner,
@@ -1160,6 +1577,37 @@ impl<'m, 'a> Checker<'m, 'a> {
         }
         for elt in elts {
             self.expr(frame, &mut inner, elt);
+        }
+        // Walrus targets bind in the enclosing scope, on the iterations that reach them.
+        let mut targets = HashSet::new();
+        for generator in generators {
+            for cond in &generator.ifs {
+                walrus_targets(cond, &mut targets);
+            }
+        }
+        for elt in elts {
+            walrus_targets(elt, &mut targets);
+        }
+        let always = generators.len() == 1
+            && generators[0].ifs.is_empty()
+            && runs_at_least_once(&generators[0].iter);
+        for name in targets {
+            if frame.outer.contains(name) {
+                continue;
+            }
+            let Some(inside) = inner.get(name).map(|v| v.bound) else {
+                continue;
+            };
+            let before = env.get(name).map_or(Bound::No, |v| v.bound);
+            let bound = if always { inside } else { before.join(inside) };
+            env.insert(
+                name.to_string(),
+                Var {
+                    ty: Ty::Unknown,
+                    bound,
+                    since: frame.depth,
+                },
+            );
         }
     }
 
@@ -1352,6 +1800,16 @@ impl<'m, 'a> Checker<'m, 'a> {
         for var in env.iter_mut().filter(|(k, _)| k.contains('.')) {
             var.1.ty = Ty::Unknown;
         }
+        let called_name = match call.func.as_ref() {
+            Expr::Name(n) => Some(n.id.as_str()),
+            Expr::Attribute(a) => Some(a.attr.as_str()),
+            _ => None,
+        };
+        if let Some(name) = called_name {
+            if self.never_overloads.iter().any(|(_, n)| *n == name) {
+                self.called_maybe_no_return = true;
+            }
+        }
         let unpacking = call
             .arguments
             .args
@@ -1485,16 +1943,53 @@ impl<'m, 'a> Checker<'m, 'a> {
                             name: n,
                             kind: ParamKind::PositionalOrKeyword,
                             has_default: *d,
-                            ty: Some(t.clone()),
+                            // A field whose type is a descriptor takes what its `__set__`
+                            // accepts, not the descriptor itself.
+                            ty: match t {
+                                Ty::Instance(c) if self.is_descriptor(*c) => {
+                                    self.descriptor_value_type(*c)
+                                }
+                                t => Some(t.clone()),
+                            },
                         })
                         .collect();
                     self.check_arguments(name, &params, call, positional, keywords, unpacking);
-                } else {
+                } else if !self.derives_from_dataclass(class) {
                     self.check_arguments(name, &[], call, positional, keywords, unpacking);
                 }
             }
             _ => {}
         }
+    }
+
+    /// Whether the class defines `__get__`, `__set__` or `__delete__` (or may, through a base
+    /// the reviewer does not know).
+    fn is_descriptor(&self, class: ClassId) -> bool {
+        ["__get__", "__set__", "__delete__"]
+            .iter()
+            .any(|m| !matches!(self.model.class_member(class, m, 0), Ok(None)))
+    }
+
+    /// The annotated type of the value parameter of a descriptor's own `__set__`.
+    fn descriptor_value_type(&self, class: ClassId) -> Option<Ty> {
+        let Ok(Some(Member::Method(fid))) = self.model.class_member(class, "__set__", 0) else {
+            return None;
+        };
+        let f = &self.model.funcs[fid];
+        match (f.kind, f.params.as_slice()) {
+            (FuncKind::Method, [_, _, value]) => value.ty.clone(),
+            _ => None,
+        }
+    }
+
+    /// Whether a base of the class is a dataclass: its generated `__init__` is inherited.
+    fn derives_from_dataclass(&self, class: ClassId) -> bool {
+        let model = self.model;
+        (0..model.classes.len()).any(|other| {
+            other != class
+                && model.classes[other].dataclass
+                && model.is_subclass(class, other) != Some(false)
+        })
     }
 
     fn check_arguments(
@@ -1665,6 +2160,9 @@ impl<'m, 'a> Checker<'m, 'a> {
                     (CmpOp::IsNot, true) if positive => var.ty.without_none(),
                     (CmpOp::IsNot | CmpOp::NotEq, true) => keep_none(&var.ty),
                     (CmpOp::Eq, true) => var.ty.clone(),
+                    // `x is y`: `x` is also whatever `y` is, perhaps an instance of a class
+                    // deriving from both types; the reviewer does not model that.
+                    (CmpOp::Is, false) if positive => Ty::Unknown,
                     _ => return self.narrow_type_call(env, c, positive),
                 };
                 out.insert(
@@ -1908,27 +2406,51 @@ fn invalidate_prefix(env: &mut Env, name: &str) {
     env.retain(|k, _| !k.starts_with(&prefix));
 }
 
-fn copy_walrus(expr: &Expr, from: &Env, into: &mut Env) {
-    if let Expr::Named(n) = expr {
-        if let Expr::Name(t) = n.target.as_ref() {
-            if let Some(v) = from.get(t.id.as_str()) {
-                into.insert(
-                    t.id.to_string(),
-                    Var {
-                        ty: Ty::Unknown,
-                        bound: v.bound,
-                        since: 0,
-                    },
-                );
+/// A name bound on some paths only: maybe bound (unless it already was), type unknown.
+fn bind_maybe(frame: &Frame<'_>, env: &mut Env, name: &str) {
+    if frame.outer.contains(name) {
+        return;
+    }
+    let bound = match env.get(name).map(|v| v.bound) {
+        Some(Bound::Yes) => Bound::Yes,
+        _ => Bound::Maybe,
+    };
+    env.insert(
+        name.to_string(),
+        Var {
+            ty: Ty::Unknown,
+            bound,
+            since: frame.depth,
+        },
+    );
+}
+
+/// The names walrus expressions bind in `expr`, not looking into lambdas.
+fn walrus_targets<'e>(expr: &'e Expr, out: &mut HashSet<&'e str>) {
+    struct Walrus<'e, 'o>(&'o mut HashSet<&'e str>);
+    impl<'e> Visitor<'e> for Walrus<'e, '_> {
+        fn visit_expr(&mut self, expr: &'e Expr) {
+            if let Expr::Named(n) = expr {
+                if let Expr::Name(t) = n.target.as_ref() {
+                    self.0.insert(t.id.as_str());
+                }
+            }
+            if !matches!(expr, Expr::Lambda(_)) {
+                visitor::walk_expr(self, expr);
             }
         }
     }
+    Walrus(out).visit_expr(expr);
 }
 
 fn runs_at_least_once(iter: &Expr) -> bool {
+    // A display with one element that is not an unpacking is never empty.
+    let has_plain = |elts: &[Expr]| elts.iter().any(|e| !matches!(e, Expr::Starred(_)));
     match iter {
-        Expr::Tuple(t) => !t.is_empty() && !t.iter().any(|e| matches!(e, Expr::Starred(_))),
-        Expr::List(l) => !l.is_empty() && !l.iter().any(|e| matches!(e, Expr::Starred(_))),
+        Expr::Tuple(t) => has_plain(&t.elts),
+        Expr::List(l) => has_plain(&l.elts),
+        Expr::Set(s) => has_plain(&s.elts),
+        Expr::Dict(d) => d.items.iter().any(|item| item.key.is_some()),
         Expr::StringLiteral(s) => !s.value.is_empty(),
         Expr::Call(c) => {
             matches!(c.func.as_ref(), Expr::Attribute(a) if matches!(a.attr.as_str(), "split" | "rsplit"))
@@ -1949,14 +2471,23 @@ fn element_type(iter: &Ty) -> Ty {
     }
 }
 
-/// Calls that never return: `sys.exit()`, `exit()`, `os._exit()`.
+/// Calls that never return: `sys.exit()`, `exit()`, `os._exit()`, `typing.assert_never()`,
+/// and pytest's `fail`, `skip`, `xfail` and `exit` (all declared `NoReturn`).
 fn is_no_return_call(expr: &Expr) -> bool {
     let Expr::Call(call) = expr else { return false };
     match call.func.as_ref() {
-        Expr::Name(n) => matches!(n.id.as_str(), "exit" | "quit"),
+        Expr::Name(n) => matches!(n.id.as_str(), "exit" | "quit" | "assert_never"),
         Expr::Attribute(a) => {
-            matches!((a.value.as_ref(), a.attr.as_str()), (Expr::Name(m), "exit") if m.id.as_str() == "sys")
-                || matches!((a.value.as_ref(), a.attr.as_str()), (Expr::Name(m), "_exit" | "abort") if m.id.as_str() == "os")
+            let Expr::Name(m) = a.value.as_ref() else {
+                return false;
+            };
+            matches!(
+                (m.id.as_str(), a.attr.as_str()),
+                ("sys", "exit")
+                    | ("os", "_exit" | "abort")
+                    | ("typing" | "typing_extensions", "assert_never")
+                    | ("pytest", "fail" | "skip" | "xfail" | "exit")
+            )
         }
         _ => false,
     }
@@ -2023,7 +2554,7 @@ fn pattern_names<'a>(pattern: &'a ast::Pattern, out: &mut Vec<&'a str>) {
 }
 
 /// Every name bound in a body (not in nested functions or classes, except their own names).
-fn scope_locals(body: &[Stmt]) -> HashSet<&str> {
+pub(crate) fn scope_locals(body: &[Stmt]) -> HashSet<&str> {
     struct Locals<'a>(HashSet<&'a str>);
     impl<'a> Visitor<'a> for Locals<'a> {
         fn visit_stmt(&mut self, stmt: &'a Stmt) {

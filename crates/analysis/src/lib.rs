@@ -28,6 +28,7 @@
 //! [`output`] renders a [`Report`] as text, JSON or SARIF 2.1.0.
 
 mod builtin_attrs;
+mod exhaustive;
 mod files;
 mod finding;
 mod infer;
@@ -40,6 +41,10 @@ mod stdlib;
 mod types;
 
 use std::path::{Path, PathBuf};
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast};
+use ruff_text_size::{Ranged, TextRange};
 
 pub use files::{collect_files, ReviewOptions, SkipReason, MAX_FILE_BYTES};
 pub use finding::{Finding, Position, Rule, Severity};
@@ -105,7 +110,21 @@ pub fn review_file_source(path: &Path, source: &str) -> Vec<Finding> {
             offset: (r.start, r.end),
         })
         .collect();
-    findings.retain(|f| !suppressed(index.line_text(f.start.line), f.rule));
+    findings.retain(|f| {
+        // A comment cannot sit before a backslash continuation, so the comment that ends a
+        // continued logical line covers every physical line of it.
+        let mut line = f.start.line;
+        loop {
+            let text = index.line_text(line);
+            if suppressed(text, f.rule) {
+                return false;
+            }
+            if !text.ends_with('\\') || line >= f.start.line + 50 {
+                return true;
+            }
+            line += 1;
+        }
+    });
     findings.sort_by_key(|f| (f.start, f.rule));
     findings.dedup_by(|a, b| a.start == b.start && a.rule == b.rule);
     findings
@@ -160,10 +179,46 @@ fn check(path: &Path, source: &str) -> Vec<RawFinding> {
     let module = parsed.syntax();
     let is_init = path.file_name().is_some_and(|n| n == "__init__.py");
     let mut out = Vec::new();
+    let mut not_running = no_type_check_ranges(module);
     semantic::check_names(module, source, is_init, &mut out);
-    infer::check_types(module, &mut out);
+    infer::check_types(module, &mut out, &mut not_running);
     rules::check_syntax(module, &mut out);
+    if !not_running.is_empty() {
+        out.retain(|f| {
+            !f.rule.judges_running_code()
+                || !not_running
+                    .iter()
+                    .any(|r| r.start().to_usize() <= f.start && f.start < r.end().to_usize())
+        });
+    }
     out
+}
+
+/// Functions decorated `@no_type_check` (PEP 484: a checker leaves them alone), from that
+/// decorator down: decorators applied before it are part of what it covers. On a class the
+/// typing specification leaves its meaning open, so classes are still reviewed.
+fn no_type_check_ranges(module: &ast::ModModule) -> Vec<TextRange> {
+    struct Finder(Vec<TextRange>);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_stmt(&mut self, stmt: &'a ast::Stmt) {
+            let (decorators, end) = match stmt {
+                ast::Stmt::FunctionDef(f) => (&f.decorator_list, f.end()),
+                _ => return visitor::walk_stmt(self, stmt),
+            };
+            let marker = decorators.iter().find(|d| match &d.expression {
+                ast::Expr::Name(n) => n.id.as_str() == "no_type_check",
+                ast::Expr::Attribute(a) => a.attr.as_str() == "no_type_check",
+                _ => false,
+            });
+            match marker {
+                Some(d) => self.0.push(TextRange::new(d.start(), end)),
+                None => visitor::walk_stmt(self, stmt),
+            }
+        }
+    }
+    let mut finder = Finder(Vec::new());
+    finder.visit_body(&module.body);
+    finder.0
 }
 
 /// Reviews files and folders on `options.threads` threads.
@@ -199,12 +254,18 @@ fn review_one(path: &Path) -> Result<FileReview, Skipped> {
         path: path.to_path_buf(),
         reason,
     })?;
+    Ok(review_text(path, source))
+}
+
+/// Reviews a file's text that did not come from disk (an API request): `path` names it in
+/// the findings and decides whether it is a package `__init__.py`.
+pub fn review_text(path: &Path, source: String) -> FileReview {
     let findings = review_file_source(path, &source);
     let lines = source.lines().count();
-    Ok(FileReview {
+    FileReview {
         path: path.to_path_buf(),
         findings,
         lines,
         source,
-    })
+    }
 }

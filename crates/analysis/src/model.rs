@@ -66,6 +66,9 @@ pub(crate) struct ClassInfo<'a> {
     /// No metaclass, unknown decorator or attribute hook: its attributes are all visible here.
     pub closed_self: bool,
     pub dataclass: bool,
+    /// Derives from `Protocol`: a structural type, matched by what a value has, not by its
+    /// class. Annotations naming it are not checked.
+    pub protocol: bool,
     pub methods: HashMap<&'a str, FuncId>,
     pub class_attrs: HashMap<&'a str, Ty>,
     /// Attributes assigned on `self` in any method, with the types seen.
@@ -89,6 +92,8 @@ pub(crate) struct Model<'a> {
     pub external_attrs: HashSet<&'a str>,
     /// The file uses `setattr` or `__dict__`: attributes of its classes are not closed.
     pub dynamic_attrs: bool,
+    /// Names the module binds itself: a decorator called `staticmethod` may not be the builtin.
+    module_names: HashSet<&'a str>,
 }
 
 fn key<T>(node: &T) -> usize {
@@ -108,6 +113,7 @@ impl<'a> Model<'a> {
             globals: HashMap::new(),
             external_attrs: collector.external_attrs,
             dynamic_attrs: collector.dynamic_attrs,
+            module_names: HashSet::new(),
         };
         // Classes first: annotations name them.
         for (class, _) in &collector.classes {
@@ -117,6 +123,19 @@ impl<'a> Model<'a> {
                 bases: Vec::new(),
                 closed_self: true,
                 dataclass: false,
+                protocol: class.arguments.as_ref().is_some_and(|a| {
+                    a.args.iter().any(|base| {
+                        let head = match base {
+                            Expr::Subscript(s) => s.value.as_ref(),
+                            other => other,
+                        };
+                        match head {
+                            Expr::Name(n) => n.id.as_str() == "Protocol",
+                            Expr::Attribute(a) => a.attr.as_str() == "Protocol",
+                            _ => false,
+                        }
+                    })
+                }),
                 methods: HashMap::new(),
                 class_attrs: HashMap::new(),
                 instance_attrs: HashMap::new(),
@@ -125,6 +144,7 @@ impl<'a> Model<'a> {
             });
         }
         let counts = module_binding_counts(&module.body);
+        model.module_names = counts.keys().copied().collect();
         for (class, top_level) in &collector.classes {
             let name = class.name.as_str();
             if *top_level && counts.get(name) == Some(&1) {
@@ -223,8 +243,8 @@ impl<'a> Model<'a> {
             "tuple" | "Tuple" => Ty::Tuple,
             "object" | "Any" => Ty::Any,
             _ => match self.class_names.get(name) {
-                Some(&id) => Ty::Instance(id),
-                None => Ty::Unknown,
+                Some(&id) if !self.classes[id].protocol => Ty::Instance(id),
+                _ => Ty::Unknown,
             },
         }
     }
@@ -240,6 +260,13 @@ impl<'a> Model<'a> {
         };
         for decorator in &def.decorator_list {
             let name = match &decorator.expression {
+                // A module that defines its own `staticmethod` means something else by it.
+                Expr::Name(n)
+                    if matches!(n.id.as_str(), "staticmethod" | "classmethod" | "property")
+                        && self.module_names.contains(n.id.as_str()) =>
+                {
+                    ""
+                }
                 Expr::Name(n) => n.id.as_str(),
                 Expr::Attribute(a) => a.attr.as_str(),
                 _ => "",
@@ -335,9 +362,9 @@ impl<'a> Model<'a> {
         }
         let mut dataclass = false;
         for decorator in &def.decorator_list {
-            let expr = match &decorator.expression {
-                Expr::Call(c) => c.func.as_ref(),
-                other => other,
+            let (expr, options) = match &decorator.expression {
+                Expr::Call(c) => (c.func.as_ref(), Some(&c.arguments)),
+                other => (other, None),
             };
             let name = match expr {
                 Expr::Name(n) => n.id.as_str(),
@@ -345,7 +372,19 @@ impl<'a> Model<'a> {
                 _ => "",
             };
             match name {
-                "dataclass" => dataclass = true,
+                "dataclass" => {
+                    let keywords = options.map_or(&[][..], |o| &o.keywords[..]);
+                    // `init=False` keeps the inherited `__init__`; options passed as `**kwargs`
+                    // may say so too.
+                    let no_init = keywords.iter().any(|k| {
+                        k.arg.as_ref().is_some_and(|a| a.as_str() == "init")
+                            && !matches!(&k.value, Expr::BooleanLiteral(b) if b.value)
+                    });
+                    if keywords.iter().any(|k| k.arg.is_none()) {
+                        closed = false;
+                    }
+                    dataclass = !no_init;
+                }
                 "total_ordering" | "final" => {}
                 _ => closed = false,
             }

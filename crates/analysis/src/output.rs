@@ -70,6 +70,12 @@ pub fn human(report: &Report, explanations: Option<&Explanations>) -> String {
 
 /// One JSON document: `{"findings": [...], "skipped": [...], "files_reviewed": n}`.
 pub fn json(report: &Report, explanations: Option<&Explanations>) -> String {
+    serde_json::to_string_pretty(&json_value(report, explanations))
+        .unwrap_or_else(|_| "{}".to_string())
+}
+
+/// The document [`json`] prints, as a value (the HTTP API adds to it).
+pub fn json_value(report: &Report, explanations: Option<&Explanations>) -> Value {
     let mut findings = Vec::new();
     for (fi, file) in report.files.iter().enumerate() {
         for (i, f) in file.findings.iter().enumerate() {
@@ -93,14 +99,18 @@ pub fn json(report: &Report, explanations: Option<&Explanations>) -> String {
         .iter()
         .map(|s| json!({ "path": s.path.display().to_string(), "reason": s.reason.to_string() }))
         .collect();
-    let doc =
-        json!({ "findings": findings, "skipped": skipped, "files_reviewed": report.files.len() });
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_string())
+    json!({ "findings": findings, "skipped": skipped, "files_reviewed": report.files.len() })
 }
 
 /// SARIF 2.1.0, one run. Paths are made relative to `root` where they lie under it (GitHub
 /// code scanning resolves them against the repository root).
 pub fn sarif(report: &Report, root: &Path, explanations: Option<&Explanations>) -> String {
+    serde_json::to_string_pretty(&sarif_value(report, root, explanations))
+        .unwrap_or_else(|_| "{}".to_string())
+}
+
+/// The SARIF log [`sarif`] prints, as a value.
+pub fn sarif_value(report: &Report, root: &Path, explanations: Option<&Explanations>) -> Value {
     let rules: Vec<Value> = Rule::ALL
         .iter()
         .map(|r| {
@@ -150,7 +160,7 @@ pub fn sarif(report: &Report, root: &Path, explanations: Option<&Explanations>) 
             }));
         }
     }
-    let doc = json!({
+    json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -162,8 +172,7 @@ pub fn sarif(report: &Report, root: &Path, explanations: Option<&Explanations>) 
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_string())
+    })
 }
 
 fn sarif_level(rule: Rule) -> &'static str {

@@ -25,6 +25,9 @@ use crate::rules;
 pub(crate) struct NameFacts<'a> {
     /// Loads that resolve to nothing, with the name.
     pub undefined: Vec<(&'a str, TextRange)>,
+    /// Loads in a loop of a name the loop binds only further down: the first iteration fails,
+    /// later ones may not.
+    pub possibly_unbound: Vec<(&'a str, TextRange)>,
     /// Imports bound and never read: (bound name, qualified name, range of the alias).
     pub unused_imports: Vec<(&'a str, String, TextRange)>,
     /// Function locals assigned and never read.
@@ -40,6 +43,7 @@ pub(crate) fn check_names(
 ) {
     let facts = collect(module, source, is_package_init);
     rules::undefined_name::check(&facts, out);
+    rules::possibly_unbound::check(&facts, out);
     rules::unused_import::check(&facts, out);
     rules::unused_variable::check(&facts, out);
 }
@@ -71,6 +75,10 @@ struct Binder<'a> {
     try_depth: usize,
     imports_in_try: HashSet<TextRange>,
     undefined: Vec<(&'a str, TextRange)>,
+    /// Unresolved loads inside a loop that binds the name later on.
+    read_ahead_in_loop: Vec<(&'a str, TextRange)>,
+    /// For each enclosing loop of the scope being walked, the names its body binds.
+    loop_bindings: Vec<HashSet<&'a str>>,
     function_scopes: Vec<ScopeId>,
 }
 
@@ -107,6 +115,8 @@ fn collect<'a>(
         try_depth: 0,
         imports_in_try: HashSet::new(),
         undefined: Vec::new(),
+        read_ahead_in_loop: Vec::new(),
+        loop_bindings: Vec::new(),
         function_scopes: Vec::new(),
     };
     if let Some(globals) = Globals::from_body(&module.body) {
@@ -116,6 +126,17 @@ fn collect<'a>(
     binder.run_deferred();
 
     let prescan = Prescan::of(module, source);
+    let keep = |&(name, _): &(&str, TextRange)| {
+        !prescan.dynamic_globals
+            && !prescan.declared_global.contains(name)
+            && !prescan.walrus.contains(name)
+    };
+    let possibly_unbound = binder
+        .read_ahead_in_loop
+        .iter()
+        .copied()
+        .filter(keep)
+        .collect();
     let undefined = binder
         .undefined
         .iter()
@@ -209,6 +230,7 @@ fn collect<'a>(
     unused_variables.sort_by_key(|(_, r)| r.start());
     NameFacts {
         undefined,
+        possibly_unbound,
         unused_imports,
         unused_variables,
     }
@@ -258,6 +280,8 @@ impl<'a> Binder<'a> {
     }
 
     fn run_deferred(&mut self) {
+        // Deferred bodies run after the module, outside the loops they were written in.
+        self.loop_bindings.clear();
         let mut next = 0;
         while next < self.deferred.len() {
             let (item, snapshot) = self.deferred[next];
@@ -546,9 +570,20 @@ impl<'a> Visitor<'a> for Binder<'a> {
             }
             Stmt::For(for_stmt) => {
                 self.visit_expr(&for_stmt.iter);
+                self.loop_bindings
+                    .push(crate::infer::scope_locals(&for_stmt.body));
                 self.visit_store(&for_stmt.target, StoreKind::LoopVar);
                 self.visit_body(&for_stmt.body);
+                self.loop_bindings.pop();
                 self.visit_body(&for_stmt.orelse);
+            }
+            Stmt::While(while_stmt) => {
+                self.loop_bindings
+                    .push(crate::infer::scope_locals(&while_stmt.body));
+                self.visit_expr(&while_stmt.test);
+                self.visit_body(&while_stmt.body);
+                self.loop_bindings.pop();
+                self.visit_body(&while_stmt.orelse);
             }
             Stmt::With(with) => {
                 for item in &with.items {
@@ -718,7 +753,12 @@ impl<'a> Binder<'a> {
     fn load(&mut self, name: &'a ast::ExprName) {
         if let ReadResult::NotFound = self.semantic.resolve_load(name) {
             if self.name_error_guard == 0 {
-                self.undefined.push((name.id.as_str(), name.range));
+                let id = name.id.as_str();
+                if self.loop_bindings.iter().any(|bound| bound.contains(id)) {
+                    self.read_ahead_in_loop.push((id, name.range));
+                } else {
+                    self.undefined.push((id, name.range));
+                }
             }
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! Routes: `POST /v1/completions` (the Codex Completions API, every field of OpenAI's legacy
 //! endpoint), `POST /v1/chat/completions` (the model's own chat template, rendered with
-//! minijinja), `GET /v1/models`, `GET /health`, `GET /metrics` (Prometheus) and
+//! minijinja), `POST /v1/review` (the code reviewer of `ferrocodex review`), `GET /v1/models`, `GET /health`, `GET /metrics` (Prometheus) and
 //! `GET /openapi.json` (an OpenAPI 3 description of all of it). Streams are server-sent
 //! events in OpenAI's chunk format, ending with `data: [DONE]`.
 //!
@@ -36,11 +36,13 @@ mod body;
 mod chat;
 mod completions;
 mod error;
+mod explain;
 mod limits;
 mod local;
 mod metrics;
 mod openapi;
 mod params;
+mod review;
 mod routes;
 mod sse;
 pub mod store;
@@ -53,6 +55,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use error::ApiError;
+pub use explain::ModelExplainer;
 pub use local::LocalBackend;
 pub use store::{KeyInfo, Store, StoreError, UsageRow};
 pub use upstream::UpstreamBackend;

@@ -33,6 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
         .route("/v1/completions", post(crate::completions::handle))
         .route("/v1/chat/completions", post(crate::chat::handle))
+        .route(crate::review::ROUTE, post(crate::review::handle))
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
