@@ -4,10 +4,11 @@
 //! token (normal, control, user-defined, byte, …), and either scores (`model = "llama"`,
 //! SentencePiece vocabularies such as Gemma's) or a ranked merge list (`model = "gpt2"`,
 //! byte-level BPE such as Qwen's or StarCoder's). [`Tokenizer::from_gguf`] reads all of it and
-//! builds the matching algorithm with the `tokenizers` crate:
+//! builds the matching algorithm as a `tokenizers` pipeline:
 //!
-//! * **`llama`**: BPE whose merges are derived from the scores, `<0xNN>` byte fallback for
-//!   characters outside the vocabulary, spaces written as "▁" (see the `spm` module);
+//! * **`llama`**: llama.cpp's SentencePiece algorithm (adjacent symbols joined by the score of
+//!   the joined token) as a `tokenizers` model, `<0xNN>` byte fallback for characters outside
+//!   the vocabulary, spaces written as "▁" (see the `spm` module);
 //! * **`gpt2`**: byte-level BPE with the pre-tokenizer regexes llama.cpp picks for the file's
 //!   `tokenizer.ggml.pre` (see the `gpt2` module).
 //!
@@ -85,6 +86,13 @@ pub struct FimTokens {
 }
 
 /// What each token stands for as bytes, all tokens in one buffer.
+/// The text-to-ids half of a tokenizer: a `tokenizers` pipeline around llama.cpp's
+/// SentencePiece algorithm, or around byte-level BPE with a ranked merge list.
+enum Encoder {
+    Spm(spm::SpmTokenizer),
+    Bpe(tokenizers::Tokenizer),
+}
+
 struct Pieces {
     bytes: Vec<u8>,
     /// `bytes[ends[id - 1]..ends[id]]` is token `id`'s piece.
@@ -119,7 +127,7 @@ impl Pieces {
 /// A vocabulary and its tokenizer. Immutable once built; share it behind an `Arc`.
 pub struct Tokenizer {
     kind: Kind,
-    model: tokenizers::Tokenizer,
+    model: Encoder,
     specials: SpecialTokens,
     tokens: Vec<String>,
     attrs: Vec<Attr>,
@@ -187,8 +195,8 @@ impl Tokenizer {
         let (model, specials, pieces) = std::thread::scope(|scope| {
             let vocab = &vocab;
             let model = scope.spawn(move || match vocab.kind {
-                Kind::Llama => spm::build(vocab, index),
-                Kind::Gpt2 => gpt2::build(vocab, index),
+                Kind::Llama => spm::build(vocab, index).map(Encoder::Spm),
+                Kind::Gpt2 => gpt2::build(vocab, index).map(Encoder::Bpe),
             });
             let specials = SpecialTokens::new(vocab);
             let pieces = Pieces::of(vocab);
@@ -237,10 +245,11 @@ impl Tokenizer {
             match fragment {
                 Fragment::Token(id) => ids.push(id),
                 Fragment::Text(t) => {
-                    let encoding = self
-                        .model
-                        .encode_fast(t, false)
-                        .map_err(|e| TokenizerError::Encode(e.to_string()))?;
+                    let encoding = match &self.model {
+                        Encoder::Spm(m) => m.encode_fast(t, false),
+                        Encoder::Bpe(m) => m.encode_fast(t, false),
+                    }
+                    .map_err(|e| TokenizerError::Encode(e.to_string()))?;
                     ids.extend_from_slice(encoding.get_ids());
                 }
             }
@@ -292,7 +301,10 @@ impl Tokenizer {
 
     /// The id of the token whose stored text is exactly `text`.
     pub fn token_id(&self, text: &str) -> Option<u32> {
-        self.model.token_to_id(text)
+        match &self.model {
+            Encoder::Spm(m) => m.token_to_id(text),
+            Encoder::Bpe(m) => m.token_to_id(text),
+        }
     }
 
     pub fn bos(&self) -> Option<u32> {
