@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let then: Vec<u32> = args.map(|a| a.parse()).collect::<Result<_, _>>()?;
     let opts = LoadOptions { threads: Some(2) };
     let model = Model::load(model.as_ref(), &opts)?;
-    let ids = model.tokenizer().encode(&prompt, true)?;
+    let ids = model.tokenizer().encode(&prompt, model.tokenizer().add_bos())?;
     let mut cache = model.new_cache(512);
     let seq = cache.new_seq();
     let mut steps = vec![ids.clone()];

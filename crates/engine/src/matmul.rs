@@ -63,7 +63,7 @@ pub fn matmul(pool: &rayon::ThreadPool, w: &QMatrix, x: &[f32], n: usize, out: &
             // multiplies in fours, which for some types adds up in another order.
             let end = if t0 < tiled_end { tiled_end } else { n };
             let tn = (end - t0).min(TOKEN_TILE);
-            let place = BatchPlace { batch: n, in_fours: t0 < tiled_end };
+            let place = BatchPlace { batch: n, in_fours: t0 < tiled_end, matrix_rows: rows };
             let a = &xq[t0 * row_q..(t0 + tn) * row_q];
             let mut r0 = r_start;
             while r0 < r_end {

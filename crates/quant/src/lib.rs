@@ -154,11 +154,13 @@ pub struct BatchPlace {
     pub batch: usize,
     /// Whether this row is among the batch's leading multiple of 4 rows.
     pub in_fours: bool,
+    /// Rows of the whole weight matrix (its tiled float product needs a multiple of 4).
+    pub matrix_rows: usize,
 }
 
 impl BatchPlace {
     /// A single row (a decoding step).
-    pub const SINGLE: BatchPlace = BatchPlace { batch: 1, in_fours: false };
+    pub const SINGLE: BatchPlace = BatchPlace { batch: 1, in_fours: false, matrix_rows: 0 };
 }
 
 /// [`vec_dot_many`] for activation rows at `place` in a batch: the same values up to the last

@@ -47,6 +47,9 @@ pub(crate) unsafe fn vec_dot_many(
 ) {
     debug_assert_eq!(out.len(), w_rows * a_rows);
     let (fours, large) = (place.in_fours, place.batch >= 8);
+    // The reference's tiled float product takes batches of 2+ rows of a matrix whose row
+    // count is a multiple of 4 and whose rows are whole multiples of 8.
+    let float_tiled = place.batch >= 2 && place.matrix_rows % 4 == 0 && n % 8 == 0;
     match t {
         GgmlType::Q8_0 => rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q4_0 => rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
@@ -57,8 +60,11 @@ pub(crate) unsafe fn vec_dot_many(
         GgmlType::Q5_K => rows_q5_k(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q6_K if large => rows_q6_k_tiled(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q6_K => rows_q6_k(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::F32 if float_tiled => rows_f32_tiled(n, w, w_rows, a, a_rows, out),
         GgmlType::F32 => rows_f32(n, w, w_rows, a, a_rows, out),
+        GgmlType::F16 if float_tiled => rows_f16_tiled(n, w, w_rows, a, a_rows, out),
         GgmlType::F16 => rows_f16(n, w, w_rows, a, a_rows, out),
+        GgmlType::BF16 if float_tiled => rows_bf16_tiled(n, w, w_rows, a, a_rows, out),
         GgmlType::BF16 => rows_bf16(n, w, w_rows, a, a_rows, out),
         _ => unreachable!("vec_dot_many: {t} is checked by the caller"),
     }
@@ -116,9 +122,27 @@ rows_driver!(rows_q5_k, dot_q5_k, 176, 292);
 rows_driver!(rows_q5_k_tiled, dot_q5_k_tiled, 176, 292);
 rows_driver!(rows_q6_k, dot_q6_k, 210, 292);
 rows_driver!(rows_q6_k_tiled, dot_q6_k_tiled, 210, 292);
-rows_driver!(rows_f32, dot_f32, 4, 4);
-rows_driver!(rows_f16, dot_f16, 2, 2);
-rows_driver!(rows_bf16, dot_bf16, 2, 2);
+rows_driver!(rows_f32, dot_f32_vec, 4, 4);
+rows_driver!(rows_f16, dot_f16_vec, 2, 2);
+rows_driver!(rows_bf16, dot_bf16_vec, 2, 2);
+rows_driver!(rows_f32_tiled, dot_f32_tiled, 4, 4);
+rows_driver!(rows_f16_tiled, dot_f16_tiled, 2, 2);
+rows_driver!(rows_bf16_tiled, dot_bf16_tiled, 2, 2);
+
+macro_rules! float_instance {
+    ($name:ident, $body:ident, $mode:expr) => {
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn $name<const N: usize>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+            $body::<N, { $mode }>(n, w, a)
+        }
+    };
+}
+float_instance!(dot_f32_vec, dot_f32, FLOAT_VEC);
+float_instance!(dot_f16_vec, dot_f16, FLOAT_VEC);
+float_instance!(dot_bf16_vec, dot_bf16, FLOAT_VEC_BF16);
+float_instance!(dot_f32_tiled, dot_f32, FLOAT_TILED);
+float_instance!(dot_f16_tiled, dot_f16, FLOAT_TILED);
+float_instance!(dot_bf16_tiled, dot_bf16, FLOAT_TILED);
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
@@ -658,46 +682,85 @@ unsafe fn dot_q6_k_mode<const N: usize, const TILED: bool>(nb: usize, w: *const 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Float rows: 16 elements per step into two accumulators per activation row, then a scalar
-// tail for the last n mod 16.
+// Float rows, in the order of the reference kernel a row would go through (`FLOAT_*`):
+// its tiled matrix product for batches (one 8-lane FMA chain, lanes summed 4 + 4, 2 + 2,
+// 1 + 1) or its vector dot product for single rows (4 × 8 lanes, 32 elements per step, the
+// `GGML_F32x8_REDUCE` tree for F32/F16 and the 4 + 4 tree after (c1 + c3) + (c2 + c4) for
+// BF16, whose products are not fused there), then any tail in double precision.
+
+const FLOAT_TILED: u8 = 0;
+const FLOAT_VEC: u8 = 1;
+const FLOAT_VEC_BF16: u8 = 2;
 
 /// Shared body: `load8(row ptr, element index)` yields 8 consecutive elements as f32;
 /// `one(row ptr, element index)` a single one (for the tail).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_float<const N: usize>(
+unsafe fn dot_float<const N: usize, const MODE: u8>(
     n: usize,
     w: *const u8,
     a: [*const u8; N],
     load8: impl Fn(*const u8, usize) -> __m256,
     one: impl Fn(*const u8, usize) -> f32,
 ) -> [f32; N] {
-    let mut acc0 = [_mm256_setzero_ps(); N];
-    let mut acc1 = [_mm256_setzero_ps(); N];
-    let mut i = 0;
-    while i + 16 <= n {
-        let w0 = load8(w, i);
-        let w1 = load8(w, i + 8);
-        for k in 0..N {
-            acc0[k] = _mm256_fmadd_ps(w0, load8(a[k], i), acc0[k]);
-            acc1[k] = _mm256_fmadd_ps(w1, load8(a[k], i + 8), acc1[k]);
-        }
-        i += 16;
-    }
     let mut out = [0.0; N];
-    for k in 0..N {
-        let mut s = hsum8(_mm256_add_ps(acc0[k], acc1[k]));
-        for j in i..n {
-            s += one(w, j) * one(a[k], j);
+    if MODE == FLOAT_TILED {
+        let mut acc = [_mm256_setzero_ps(); N];
+        let mut i = 0;
+        while i + 8 <= n {
+            let wv = load8(w, i);
+            for k in 0..N {
+                acc[k] = _mm256_fmadd_ps(wv, load8(a[k], i), acc[k]);
+            }
+            i += 8;
         }
-        out[k] = s;
+        for k in 0..N {
+            let mut s = hsum8(acc[k]) as f64;
+            for j in i..n {
+                s += (one(w, j) * one(a[k], j)) as f64;
+            }
+            out[k] = s as f32;
+        }
+        return out;
+    }
+    let mut acc = [[_mm256_setzero_ps(); 4]; N];
+    let mut i = 0;
+    while i + 32 <= n {
+        for j in 0..4 {
+            let wv = load8(w, i + 8 * j);
+            for k in 0..N {
+                let av = load8(a[k], i + 8 * j);
+                acc[k][j] = if MODE == FLOAT_VEC_BF16 {
+                    _mm256_add_ps(_mm256_mul_ps(wv, av), acc[k][j])
+                } else {
+                    _mm256_fmadd_ps(wv, av, acc[k][j])
+                };
+            }
+        }
+        i += 32;
+    }
+    for k in 0..N {
+        let [c0, c1, c2, c3] = acc[k];
+        let reduced = if MODE == FLOAT_VEC_BF16 {
+            hsum8(_mm256_add_ps(_mm256_add_ps(c0, c2), _mm256_add_ps(c1, c3)))
+        } else {
+            let z = _mm256_add_ps(_mm256_add_ps(c0, c2), _mm256_add_ps(c1, c3));
+            let t = _mm_add_ps(_mm256_castps256_ps128(z), _mm256_extractf128_ps::<1>(z));
+            let t = _mm_hadd_ps(t, t);
+            _mm_cvtss_f32(_mm_hadd_ps(t, t))
+        };
+        let mut s = reduced as f64;
+        for j in i..n {
+            s += (one(w, j) * one(a[k], j)) as f64;
+        }
+        out[k] = s as f32;
     }
     out
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_f32<const N: usize>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
-    dot_float(
+unsafe fn dot_f32<const N: usize, const MODE: u8>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_float::<N, MODE>(
         n,
         w,
         a,
@@ -707,8 +770,8 @@ unsafe fn dot_f32<const N: usize>(n: usize, w: *const u8, a: [*const u8; N]) -> 
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_f16<const N: usize>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
-    dot_float(
+unsafe fn dot_f16<const N: usize, const MODE: u8>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+    dot_float::<N, MODE>(
         n,
         w,
         a,
@@ -718,9 +781,9 @@ unsafe fn dot_f16<const N: usize>(n: usize, w: *const u8, a: [*const u8; N]) -> 
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_bf16<const N: usize>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+unsafe fn dot_bf16<const N: usize, const MODE: u8>(n: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
     // A bf16 is the top half of an f32: widen to 32 bits and shift left by 16.
-    dot_float(
+    dot_float::<N, MODE>(
         n,
         w,
         a,
