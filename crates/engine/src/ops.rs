@@ -79,15 +79,38 @@ pub fn rope_angles(pos: usize, rope_dim: usize, base: f32, scale: f32, out: &mut
     }
 }
 
+/// Whether the CPU has fused multiply-add instructions (checked once). The functions here that
+/// use `mul_add` run a copy compiled with them where it does; elsewhere `mul_add` is the
+/// library's exact but slower fused multiply-add. The results are the same bits either way.
+#[cfg(target_arch = "x86_64")]
+fn has_fma() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("fma"))
+}
+
 /// One rotated pair, (x0·cos − x1·sin, x0·sin + x1·cos), with the reference build's fused
 /// multiply-adds (the second product of each is rounded first), so that the bits match.
-#[inline]
+#[inline(always)]
 fn rope_pair(x0: f32, x1: f32, c: f32, s: f32) -> (f32, f32) {
     (x0.mul_add(c, -(x1 * s)), x0.mul_add(s, x1 * c))
 }
 
 /// Rotates one head in place, pairing split halves (x[i], x[i + d/2]).
 pub fn rope_halves(head: &mut [f32], angles: &[(f32, f32)]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_fma() {
+        #[target_feature(enable = "fma")]
+        unsafe fn fast(head: &mut [f32], angles: &[(f32, f32)]) {
+            rope_halves_body(head, angles)
+        }
+        // SAFETY: the CPU has FMA.
+        return unsafe { fast(head, angles) };
+    }
+    rope_halves_body(head, angles)
+}
+
+#[inline(always)]
+fn rope_halves_body(head: &mut [f32], angles: &[(f32, f32)]) {
     let half = angles.len();
     for (i, &(c, s)) in angles.iter().enumerate() {
         let x0 = head[i];
@@ -100,6 +123,20 @@ pub fn rope_halves(head: &mut [f32], angles: &[(f32, f32)]) {
 
 /// Rotates one head in place, pairing adjacent dimensions (x[2i], x[2i+1]).
 pub fn rope_adjacent(head: &mut [f32], angles: &[(f32, f32)]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_fma() {
+        #[target_feature(enable = "fma")]
+        unsafe fn fast(head: &mut [f32], angles: &[(f32, f32)]) {
+            rope_adjacent_body(head, angles)
+        }
+        // SAFETY: the CPU has FMA.
+        return unsafe { fast(head, angles) };
+    }
+    rope_adjacent_body(head, angles)
+}
+
+#[inline(always)]
+fn rope_adjacent_body(head: &mut [f32], angles: &[(f32, f32)]) {
     for (i, &(c, s)) in angles.iter().enumerate() {
         let x0 = head[2 * i];
         let x1 = head[2 * i + 1];
@@ -126,6 +163,7 @@ pub fn softmax(x: &mut [f32]) {
 /// eˣ as the reference's vectorised `ggml_v_expf` computes it (a degree-5 polynomial after
 /// range reduction, every step a float operation or fused multiply-add): within about one
 /// ulp of the true value, and bit for bit what the reference's attention softmax produces.
+#[inline(always)]
 pub fn exp_ref(x: f32) -> f32 {
     let f = f32::from_bits;
     let r = f(0x4b40_0000); // 1.5 · 2²³
@@ -158,6 +196,20 @@ pub fn exp_ref(x: f32) -> f32 {
 /// the normaliser sums each aligned group of 8 cells in single precision
 /// ([`ferrocodex_quant::scalar::reduce_lanes8`]) and the groups in double precision.
 pub fn softmax_cells(x: &mut [f32], first: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if has_fma() {
+        #[target_feature(enable = "fma")]
+        unsafe fn fast(x: &mut [f32], first: usize) {
+            softmax_cells_body(x, first)
+        }
+        // SAFETY: the CPU has FMA.
+        return unsafe { fast(x, first) };
+    }
+    softmax_cells_body(x, first)
+}
+
+#[inline(always)]
+fn softmax_cells_body(x: &mut [f32], first: usize) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     for v in x.iter_mut() {
         *v = exp_ref(*v - max);
