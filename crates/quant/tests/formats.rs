@@ -203,6 +203,44 @@ proptest! {
         check_dot(t, n, &w, &a)?;
     }
 
+    /// The batch-place kernels (the reference's tiled, repacked and vector orders) give the
+    /// scalar reference's value within the dot products' tolerance, for every weight type and
+    /// every place a row can have in a batch.
+    #[test]
+    fn vec_dot_many_at_every_batch_place(
+        ti in 0..WEIGHT_TYPES.len(),
+        blocks in 1usize..=3,
+        a_rows in 1usize..=6,
+        place in 0usize..4,
+        seed in any::<u64>(),
+    ) {
+        let t = WEIGHT_TYPES[ti];
+        let at = vec_dot_type(t);
+        let n = row_len(t, blocks);
+        let mut rng = Rng::new(seed);
+        let w_rows = 4;
+        let w: Vec<u8> = (0..w_rows).flat_map(|_| raw_weight_row(t, n, &mut rng)).collect();
+        let a: Vec<u8> = (0..a_rows).flat_map(|_| quantized(at, &rng.floats(n))).collect();
+        let place = [
+            ferrocodex_quant::BatchPlace::SINGLE,
+            ferrocodex_quant::BatchPlace { batch: 2, in_fours: false, matrix_rows: 4 },
+            ferrocodex_quant::BatchPlace { batch: 8, in_fours: true, matrix_rows: 8 },
+            ferrocodex_quant::BatchPlace { batch: 9, in_fours: false, matrix_rows: 6 },
+        ][place];
+        let mut out = vec![f32::NAN; w_rows * a_rows];
+        ferrocodex_quant::vec_dot_many_at(t, n, &w, w_rows, &a, a_rows, place, &mut out);
+        let (wb, ab) = (row_bytes(t, n), row_bytes(at, n));
+        for r in 0..w_rows {
+            for c in 0..a_rows {
+                let (wr, ar) = (&w[r * wb..(r + 1) * wb], &a[c * ab..(c + 1) * ab]);
+                let reference = scalar::vec_dot(t, n, wr, ar) as f64;
+                let (abs, _) = dequantized_dot(t, wr, ar, n);
+                let got = out[r * a_rows + c] as f64;
+                prop_assert!((got - reference).abs() <= 1e-4 * abs + 1e-30, "{} {:?}: {} vs {}", t, place, got, reference);
+            }
+        }
+    }
+
     #[test]
     fn vec_dot_many_equals_vec_dot(
         ti in 0..WEIGHT_TYPES.len(),
