@@ -147,7 +147,9 @@ pub fn vec_dot_many(
 /// Where an activation row sits in a batch, which decides the kernel llama.cpp's CPU backend
 /// multiplies it with and so the order of its float additions: its repacked Q4_K product
 /// handles the leading multiple of 4 rows of a batch four at a time and adds per 64 elements
-/// (the rest per 256), and its tiled K-quant product takes Q5_K/Q6_K batches of 8 rows or more.
+/// (the rest per 256), its tiled K-quant product takes Q5_K/Q6_K batches of 8 rows or more,
+/// and its tiled float product takes F32/F16/BF16 batches of 2 rows or more (one 8-lane chain
+/// instead of the vector dot product's 4 × 8 lanes) when the matrix has a multiple of 4 rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchPlace {
     /// Rows in the whole batch.
