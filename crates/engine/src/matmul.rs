@@ -29,16 +29,34 @@ pub struct Scratch {
 }
 
 /// `out` (n × w.rows, token-major) ← x (n × w.cols, token-major) · Wᵀ.
-pub fn matmul(pool: &rayon::ThreadPool, w: &QMatrix, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
+/// `segments` are the lengths of the consecutive runs of rows that belong to one sequence's
+/// input in this pass (they sum to `n`). A row is multiplied as the reference would multiply
+/// it if its sequence's input were the whole pass ([`BatchPlace`]), so a sequence's results do
+/// not depend on what else shares the pass, and a single sequence gets the reference's bits.
+pub fn matmul(
+    pool: &rayon::ThreadPool,
+    w: &QMatrix,
+    x: &[f32],
+    n: usize,
+    segments: &[usize],
+    out: &mut [f32],
+    scratch: &mut Scratch,
+) {
     let cols = w.cols;
     let rows = w.rows;
     assert_eq!(x.len(), n * cols);
     assert_eq!(out.len(), n * rows);
     let act_type = vec_dot_type(w.dtype);
-    let row_q = act_type.bytes_for(cols as u64).expect("row length checked at load") as usize;
+    let row_q = act_type
+        .bytes_for(cols as u64)
+        .expect("row length checked at load") as usize;
     scratch.xq.resize(n * row_q, 0);
     for t in 0..n {
-        quantize_row(act_type, &x[t * cols..(t + 1) * cols], &mut scratch.xq[t * row_q..(t + 1) * row_q]);
+        quantize_row(
+            act_type,
+            &x[t * cols..(t + 1) * cols],
+            &mut scratch.xq[t * row_q..(t + 1) * row_q],
+        );
     }
     let xq = &scratch.xq[..];
 
@@ -50,37 +68,58 @@ pub fn matmul(pool: &rayon::ThreadPool, w: &QMatrix, x: &[f32], n: usize, out: &
     let n_chunks = rows.div_ceil(chunk);
     let out_ptr = SendPtr(out.as_mut_ptr());
     let dtype = w.dtype;
-    let tiled_end = n - n % 4;
+    debug_assert_eq!(segments.iter().sum::<usize>(), n);
+    // Runs of rows with the same place, split so that no tile mixes places: rows of one place
+    // go through the same operations whatever else shares their tile.
+    let mut runs: Vec<(usize, usize, BatchPlace)> = Vec::new();
+    let mut start = 0;
+    for &len in segments.iter().filter(|&&l| l > 0) {
+        let fours_end = start + len - len % 4;
+        for (a, b, in_fours) in [(start, fours_end, true), (fours_end, start + len, false)] {
+            if a == b {
+                continue;
+            }
+            let place = BatchPlace {
+                batch: len,
+                in_fours,
+                matrix_rows: rows,
+            };
+            match runs.last_mut() {
+                Some(last) if last.2 == place && last.1 == a => last.1 = b,
+                _ => runs.push((a, b, place)),
+            }
+        }
+        start += len;
+    }
+    let runs = &runs[..];
 
     let work = |c: usize| {
         let out_ptr = out_ptr;
         let r_start = c * chunk;
         let r_end = (r_start + chunk).min(rows);
         let mut tmp = [0f32; ROW_BLOCK * TOKEN_TILE];
-        let mut t0 = 0;
-        while t0 < n {
-            // Tiles never straddle `tiled_end`: tokens before it are the ones the reference
-            // multiplies in fours, which for some types adds up in another order.
-            let end = if t0 < tiled_end { tiled_end } else { n };
-            let tn = (end - t0).min(TOKEN_TILE);
-            let place = BatchPlace { batch: n, in_fours: t0 < tiled_end, matrix_rows: rows };
-            let a = &xq[t0 * row_q..(t0 + tn) * row_q];
-            let mut r0 = r_start;
-            while r0 < r_end {
-                let rn = (r_end - r0).min(ROW_BLOCK);
-                let wd = w.rows_data(r0, r0 + rn);
-                vec_dot_many_at(dtype, cols, wd, rn, a, tn, place, &mut tmp[..rn * tn]);
-                for ri in 0..rn {
-                    for ti in 0..tn {
-                        // SAFETY: (t0 + ti, r0 + ri) is inside `out` and only this task owns row r0 + ri.
-                        unsafe {
-                            *out_ptr.0.add((t0 + ti) * rows + r0 + ri) = tmp[ri * tn + ti];
+        for &(run_start, run_end, place) in runs {
+            let mut t0 = run_start;
+            while t0 < run_end {
+                let tn = (run_end - t0).min(TOKEN_TILE);
+                let a = &xq[t0 * row_q..(t0 + tn) * row_q];
+                let mut r0 = r_start;
+                while r0 < r_end {
+                    let rn = (r_end - r0).min(ROW_BLOCK);
+                    let wd = w.rows_data(r0, r0 + rn);
+                    vec_dot_many_at(dtype, cols, wd, rn, a, tn, place, &mut tmp[..rn * tn]);
+                    for ri in 0..rn {
+                        for ti in 0..tn {
+                            // SAFETY: (t0 + ti, r0 + ri) is inside `out` and only this task owns row r0 + ri.
+                            unsafe {
+                                *out_ptr.0.add((t0 + ti) * rows + r0 + ri) = tmp[ri * tn + ti];
+                            }
                         }
                     }
+                    r0 += rn;
                 }
-                r0 += rn;
+                t0 += tn;
             }
-            t0 += tn;
         }
     };
     if n_chunks == 1 || threads == 1 {

@@ -257,8 +257,14 @@ impl Model {
             }
         }
         let n = row_seq.len();
-        // Rows still carried through the layers (fewer in the last layer, see there).
+        // Rows still carried through the layers (fewer in the last layer, see there), and the
+        // lengths of the runs of them that belong to one input (see `matmul`).
         let mut live = n;
+        let segments: Vec<usize> = inputs.iter().map(|i| i.tokens.len()).collect();
+        let mut live_segments = segments.clone();
+        // Each row's input length: the reference multiplies a single token and a batch of
+        // tokens differently, and each sequence is computed as if its input were alone.
+        let row_input_len: Vec<usize> = inputs.iter().flat_map(|i| std::iter::repeat_n(i.tokens.len(), i.tokens.len())).collect();
         let mut scratch = Scratch::default();
         let tr = Trace::start();
 
@@ -290,9 +296,9 @@ impl Model {
                 self.norm(row, &lw.attn_norm, lw.attn_norm_b.as_deref());
             }
             tr.dump("attn_norm", Some(l), &h);
-            matmul(&self.pool, &lw.wq, &h, n, &mut q, &mut scratch);
-            matmul(&self.pool, &lw.wk, &h, n, &mut k, &mut scratch);
-            matmul(&self.pool, &lw.wv, &h, n, &mut v, &mut scratch);
+            matmul(&self.pool, &lw.wq, &h, n, &segments, &mut q, &mut scratch);
+            matmul(&self.pool, &lw.wk, &h, n, &segments, &mut k, &mut scratch);
+            matmul(&self.pool, &lw.wv, &h, n, &segments, &mut v, &mut scratch);
             add_bias(&mut q, lw.bq.as_deref());
             add_bias(&mut k, lw.bk.as_deref());
             add_bias(&mut v, lw.bv.as_deref());
@@ -329,9 +335,9 @@ impl Model {
                 cache.push(row_seq[r], l, &k[r * kvd..(r + 1) * kvd], &v[r * vd..(r + 1) * vd]);
             }
             let window = if swa { c.sliding_window } else { None };
-            self.attention(cache, l, &q, &row_seq, &row_pos, window, &mut attn);
+            self.attention(cache, l, &q, &row_seq, &row_pos, &row_input_len, window, &mut attn);
             tr.dump("kqv_out", Some(l), &attn);
-            matmul(&self.pool, &lw.wo, &attn, n, &mut o, &mut scratch);
+            matmul(&self.pool, &lw.wo, &attn, n, &segments, &mut o, &mut scratch);
             add_bias(&mut o, lw.bo.as_deref());
             tr.dump("attn_out", Some(l), &o);
             if l + 1 == w.layers.len() && want.len() < live {
@@ -347,6 +353,10 @@ impl Model {
                 up.truncate(live * c.n_ff);
                 for (i, wanted) in want.iter_mut().enumerate() {
                     wanted.0 = i;
+                }
+                live_segments = vec![0; inputs.len()];
+                for &(_, (input, _)) in &want {
+                    live_segments[input] += 1;
                 }
             }
             if let Some(pn) = &lw.post_attn_norm {
@@ -368,11 +378,11 @@ impl Model {
                 Activation::Silu => ops::silu(v),
                 Activation::GeluTanh => ops::gelu(v),
             };
-            matmul(&self.pool, &lw.w_up, &h, live, &mut up, &mut scratch);
+            matmul(&self.pool, &lw.w_up, &h, live, &live_segments, &mut up, &mut scratch);
             add_bias(&mut up, lw.b_up.as_deref());
             match &lw.w_gate {
                 Some(wg) => {
-                    matmul(&self.pool, wg, &h, live, &mut gate, &mut scratch);
+                    matmul(&self.pool, wg, &h, live, &live_segments, &mut gate, &mut scratch);
                     tr.dump("ffn_gate", Some(l), &gate);
                     tr.dump("ffn_up", Some(l), &up);
                     gate.iter_mut().zip(&up).for_each(|(g, u)| *g = act(*g) * u);
@@ -380,7 +390,7 @@ impl Model {
                 None => gate.iter_mut().zip(&up).for_each(|(g, u)| *g = act(*u)),
             }
             tr.dump("ffn_act", Some(l), &gate);
-            matmul(&self.pool, &lw.w_down, &gate, live, &mut o, &mut scratch);
+            matmul(&self.pool, &lw.w_down, &gate, live, &live_segments, &mut o, &mut scratch);
             add_bias(&mut o, lw.b_down.as_deref());
             tr.dump("ffn_out", Some(l), &o);
             if let Some(pn) = &lw.post_ffn_norm {
@@ -407,7 +417,7 @@ impl Model {
         tr.dump("result_norm", None, &sel);
         let mut data = vec![0f32; m * c.vocab_size];
         if m > 0 {
-            matmul(&self.pool, &w.output, &sel, m, &mut data, &mut scratch);
+            matmul(&self.pool, &w.output, &sel, m, &live_segments, &mut data, &mut scratch);
         }
         tr.dump("result_output", None, &data);
         Ok(Logits {
@@ -438,6 +448,7 @@ impl Model {
         q: &[f32],
         row_seq: &[SeqId],
         row_pos: &[usize],
+        row_input_len: &[usize],
         window: Option<usize>,
         out: &mut [f32],
     ) {
@@ -449,12 +460,14 @@ impl Model {
         let scale = if c.query_scale.is_some() { 1.0 } else { c.kq_scale };
         let rows = row_seq.len();
         // The reference multiplies a batch through its tiled product (8 lanes) and a single
-        // token through its vector dot product (32 lanes); a head size that is not a whole
-        // number of lanes falls back to lanes of 8 or, failing that, one lane per element
-        // group the kernels accept (such models are only compared loosely).
-        let order = if rows >= 2 { LaneOrder::Lanes8 } else { LaneOrder::Lanes32 };
-        let lanes = order.lanes();
-        let dot_order = if hd % lanes == 0 { order } else { LaneOrder::Lanes8 };
+        // token through its vector dot product (32 lanes), decided here by the row's own
+        // input; a head size that is not a whole number of lanes falls back to lanes of 8 or,
+        // failing that, the plain f16 dot product (such models are only compared loosely).
+        let orders = |r: usize| {
+            let order = if row_input_len[r] >= 2 { LaneOrder::Lanes8 } else { LaneOrder::Lanes32 };
+            let dot_order = if hd % order.lanes() == 0 { order } else { LaneOrder::Lanes8 };
+            (order, dot_order)
+        };
         // Tasks take `sg` query heads of one key/value group at a time, so each key and value
         // row is read once for all of them; the group is split only as far as needed to give
         // every thread work (a single decoding sequence still uses all threads).
@@ -466,6 +479,8 @@ impl Model {
         let per_row = n_head / sg;
         let task = |(idx, out_sub): (usize, &mut [f32])| {
             let (r, h0) = (idx / per_row, (idx % per_row) * sg);
+            let (order, dot_order) = orders(r);
+            let lanes = order.lanes();
             let kvh = h0 / group;
             let pos = row_pos[r];
             let (keys, values) = cache.layer(row_seq[r], layer);
