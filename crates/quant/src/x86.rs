@@ -7,7 +7,7 @@
 //! Q5_0) the sign is moved onto the activation first (|w| · sign(w)·a), which needs activation
 //! quants in −127..=127 — what [`crate::quantize_row`] produces.
 //!
-//! Every kernel takes one weight row and `N` (1 to 4) activation rows: a weight block is
+//! Every kernel takes one weight row and `N` (1 to 8) activation rows: a weight block is
 //! loaded and unpacked once and used for all `N` rows. Each activation row's result goes
 //! through exactly the same operations whatever `N` is, so a row's dot product does not depend
 //! on how many rows were batched with it.
@@ -71,8 +71,9 @@ pub(crate) unsafe fn vec_dot_many(
 }
 
 /// Generates the driver that walks the weight rows and, for each, the activation rows in
-/// groups of up to four. The driver's `units` is the row length in the kernel's units
-/// (blocks, or elements for the float types); `$w_unit`/`$a_unit` are the bytes per unit.
+/// groups of eight, then four, then the rest. The driver's `units` is the row length in the
+/// kernel's units (blocks, or elements for the float types); `$w_unit`/`$a_unit` are the bytes
+/// per unit.
 macro_rules! rows_driver {
     ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr) => {
         #[target_feature(enable = "avx2,fma,f16c")]
@@ -90,6 +91,14 @@ macro_rules! rows_driver {
                 let wp = w.as_ptr().add(r * w_row);
                 let out = &mut out[r * a_rows..(r + 1) * a_rows];
                 let mut c = 0;
+                while c + 8 <= a_rows {
+                    out[c..c + 8].copy_from_slice(&$kernel::<8>(
+                        units,
+                        wp,
+                        std::array::from_fn(|i| ap(c + i)),
+                    ));
+                    c += 8;
+                }
                 while c + 4 <= a_rows {
                     out[c..c + 4].copy_from_slice(&$kernel::<4>(
                         units,
