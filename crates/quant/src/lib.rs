@@ -141,7 +141,7 @@ pub fn vec_dot_many(
     a_rows: usize,
     out: &mut [f32],
 ) {
-    vec_dot_many_in(t, n, w, w_rows, a, a_rows, BatchPlace::SINGLE, out)
+    vec_dot_many_at(t, n, w, w_rows, a, a_rows, BatchPlace::SINGLE, out)
 }
 
 /// Where an activation row sits in a batch, which decides the kernel llama.cpp's CPU backend
@@ -169,20 +169,6 @@ impl BatchPlace {
 /// bits, which follow the reference's kernel for that place (see [`BatchPlace`]).
 #[allow(clippy::too_many_arguments)]
 pub fn vec_dot_many_at(
-    t: GgmlType,
-    n: usize,
-    w: &[u8],
-    w_rows: usize,
-    a: &[u8],
-    a_rows: usize,
-    place: BatchPlace,
-    out: &mut [f32],
-) {
-    vec_dot_many_in(t, n, w, w_rows, a, a_rows, place, out)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn vec_dot_many_in(
     t: GgmlType,
     n: usize,
     w: &[u8],
