@@ -13,12 +13,6 @@ use ferrocodex_server::{Backend, LocalBackend, Server, ServerConfig, Store};
 use ferrocodex_testmodels::TinyArch;
 use serde_json::{json, Value};
 
-fn spec(addr: std::net::SocketAddr) -> Value {
-    let r = get(addr, "/openapi.json", None);
-    assert_eq!(r.status, 200);
-    r.json()
-}
-
 #[test]
 fn bad_input_gets_openai_errors_never_500() {
     let (srv, _) = start_local(

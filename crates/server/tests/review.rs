@@ -12,12 +12,6 @@ use serde_json::{json, Value};
 
 const ROUTE: &str = "/v1/review";
 
-fn spec(addr: std::net::SocketAddr) -> Value {
-    let r = get(addr, "/openapi.json", None);
-    assert_eq!(r.status, 200);
-    r.json()
-}
-
 fn codes(doc: &Value) -> Vec<(String, String, u64)> {
     doc["findings"]
         .as_array()

@@ -299,6 +299,13 @@ pub fn post_json(addr: SocketAddr, path: &str, key: Option<&str>, body: &Value) 
     request(addr, "POST", path, &headers, body.to_string().as_bytes())
 }
 
+/// The server's OpenAPI document.
+pub fn spec(addr: SocketAddr) -> serde_json::Value {
+    let r = get(addr, "/openapi.json", None);
+    assert_eq!(r.status, 200);
+    r.json()
+}
+
 pub fn get(addr: SocketAddr, path: &str, key: Option<&str>) -> Reply {
     let auth = key.map(|k| format!("Bearer {k}"));
     let mut headers = vec![];
