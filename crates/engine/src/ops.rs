@@ -82,6 +82,23 @@ pub fn rope_angles(pos: usize, rope_dim: usize, base: f32, scale: f32, out: &mut
 /// Whether the CPU has fused multiply-add instructions (checked once). The functions here that
 /// use `mul_add` run a copy compiled with them where it does; elsewhere `mul_add` is the
 /// library's exact but slower fused multiply-add. The results are the same bits either way.
+/// `with_fma!(body(arg: Type, ...))`: calls the `#[inline(always)]` function `body` through a
+/// copy compiled with FMA instructions when [`has_fma`], else directly.
+macro_rules! with_fma {
+    ($body:ident($($arg:ident: $ty:ty),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        if has_fma() {
+            #[target_feature(enable = "fma")]
+            unsafe fn fast($($arg: $ty),*) {
+                $body($($arg),*)
+            }
+            // SAFETY: the CPU has FMA.
+            return unsafe { fast($($arg),*) };
+        }
+        $body($($arg),*)
+    }};
+}
+
 #[cfg(target_arch = "x86_64")]
 fn has_fma() -> bool {
     static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -97,16 +114,7 @@ fn rope_pair(x0: f32, x1: f32, c: f32, s: f32) -> (f32, f32) {
 
 /// Rotates one head in place, pairing split halves (x[i], x[i + d/2]).
 pub fn rope_halves(head: &mut [f32], angles: &[(f32, f32)]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_fma() {
-        #[target_feature(enable = "fma")]
-        unsafe fn fast(head: &mut [f32], angles: &[(f32, f32)]) {
-            rope_halves_body(head, angles)
-        }
-        // SAFETY: the CPU has FMA.
-        return unsafe { fast(head, angles) };
-    }
-    rope_halves_body(head, angles)
+    with_fma!(rope_halves_body(head: &mut [f32], angles: &[(f32, f32)]))
 }
 
 #[inline(always)]
@@ -123,16 +131,7 @@ fn rope_halves_body(head: &mut [f32], angles: &[(f32, f32)]) {
 
 /// Rotates one head in place, pairing adjacent dimensions (x[2i], x[2i+1]).
 pub fn rope_adjacent(head: &mut [f32], angles: &[(f32, f32)]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_fma() {
-        #[target_feature(enable = "fma")]
-        unsafe fn fast(head: &mut [f32], angles: &[(f32, f32)]) {
-            rope_adjacent_body(head, angles)
-        }
-        // SAFETY: the CPU has FMA.
-        return unsafe { fast(head, angles) };
-    }
-    rope_adjacent_body(head, angles)
+    with_fma!(rope_adjacent_body(head: &mut [f32], angles: &[(f32, f32)]))
 }
 
 #[inline(always)]
@@ -196,16 +195,7 @@ pub fn exp_ref(x: f32) -> f32 {
 /// the normaliser sums each aligned group of 8 cells in single precision
 /// ([`ferrocodex_quant::scalar::reduce_lanes8`]) and the groups in double precision.
 pub fn softmax_cells(x: &mut [f32], first: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if has_fma() {
-        #[target_feature(enable = "fma")]
-        unsafe fn fast(x: &mut [f32], first: usize) {
-            softmax_cells_body(x, first)
-        }
-        // SAFETY: the CPU has FMA.
-        return unsafe { fast(x, first) };
-    }
-    softmax_cells_body(x, first)
+    with_fma!(softmax_cells_body(x: &mut [f32], first: usize))
 }
 
 #[inline(always)]
