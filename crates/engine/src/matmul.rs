@@ -11,8 +11,9 @@ use rayon::prelude::*;
 
 use crate::weights::QMatrix;
 
-/// Weight rows per `vec_dot_many` call.
-const ROW_BLOCK: usize = 4;
+/// Weight rows per `vec_dot_many` call at most (the kernels convert the activations' block
+/// scales once per call).
+const ROW_BLOCK: usize = 64;
 /// Tokens per `vec_dot_many` call.
 const TOKEN_TILE: usize = 16;
 
@@ -63,8 +64,7 @@ pub fn matmul(
     let threads = pool.current_num_threads().max(1);
     // Enough chunks to balance load, few enough that per-task overhead stays negligible.
     let target_chunks = threads * 8;
-    let chunk = (rows.div_ceil(target_chunks)).div_ceil(ROW_BLOCK) * ROW_BLOCK;
-    let chunk = chunk.max(ROW_BLOCK);
+    let chunk = (rows.div_ceil(target_chunks)).div_ceil(4) * 4;
     let n_chunks = rows.div_ceil(chunk);
     let out_ptr = SendPtr(out.as_mut_ptr());
     let dtype = w.dtype;

@@ -73,10 +73,28 @@ pub(crate) unsafe fn vec_dot_many(
 /// Generates the driver that walks the weight rows and, for each, the activation rows in
 /// groups of eight, then four, then the rest. The driver's `units` is the row length in the
 /// kernel's units (blocks, or elements for the float types); `$w_unit`/`$a_unit` are the bytes
-/// per unit.
+/// per unit. With `scales`, the kernel also takes each activation row's block scales already
+/// converted to f32 (see [`A_SCALES`]).
 macro_rules! rows_driver {
     ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr) => {
+        rows_driver!(@ $name, $w_unit, $a_unit, |units, wp, ap, _sp, c, N| {
+            $kernel::<N>(units, wp, std::array::from_fn(|i| ap(c + i)))
+        }, false);
+    };
+    ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr, scales) => {
+        rows_driver!(@ $name, $w_unit, $a_unit, |units, wp, ap, sp, c, N| {
+            $kernel::<N>(
+                units,
+                wp,
+                std::array::from_fn(|i| ap(c + i)),
+                std::array::from_fn(|i| sp(c + i)),
+            )
+        }, true);
+    };
+    (@ $name:ident, $w_unit:expr, $a_unit:expr,
+     |$units:ident, $wp:ident, $ap:ident, $sp:ident, $c:ident, $n:ident| $call:expr, $scales:expr) => {
         #[target_feature(enable = "avx2,fma,f16c")]
+        #[allow(unused_assignments)] // the last `call!` advances `c` past the end
         unsafe fn $name(
             units: usize,
             w: &[u8],
@@ -86,45 +104,84 @@ macro_rules! rows_driver {
             out: &mut [f32],
         ) {
             let (w_row, a_row) = (units * $w_unit, units * $a_unit);
-            let ap = |c: usize| unsafe { a.as_ptr().add(c * a_row) };
+            // Taken out of the thread-local for the call (so that the loop below runs in this
+            // function, with its target features) and put back after.
+            let mut scales = if $scales { A_SCALES.with(|c| c.take()) } else { Vec::new() };
+            if $scales {
+                block_scales_f32(a, a_rows * units, &mut scales);
+            }
+            let $ap = |c: usize| a.as_ptr().add(c * a_row);
+            let $sp = |c: usize| scales.as_ptr().add(c * units);
+            let $units = units;
             for r in 0..w_rows {
-                let wp = w.as_ptr().add(r * w_row);
+                let $wp = w.as_ptr().add(r * w_row);
                 let out = &mut out[r * a_rows..(r + 1) * a_rows];
-                let mut c = 0;
-                while c + 8 <= a_rows {
-                    out[c..c + 8].copy_from_slice(&$kernel::<8>(
-                        units,
-                        wp,
-                        std::array::from_fn(|i| ap(c + i)),
-                    ));
-                    c += 8;
+                let mut $c = 0;
+                macro_rules! call {
+                    ($k:literal) => {{
+                        const $n: usize = $k;
+                        out[$c..$c + $k].copy_from_slice(&$call);
+                        $c += $k;
+                    }};
                 }
-                while c + 4 <= a_rows {
-                    out[c..c + 4].copy_from_slice(&$kernel::<4>(
-                        units,
-                        wp,
-                        [ap(c), ap(c + 1), ap(c + 2), ap(c + 3)],
-                    ));
-                    c += 4;
+                while $c + 8 <= a_rows {
+                    call!(8);
                 }
-                match a_rows - c {
-                    3 => out[c..].copy_from_slice(&$kernel::<3>(
-                        units,
-                        wp,
-                        [ap(c), ap(c + 1), ap(c + 2)],
-                    )),
-                    2 => out[c..].copy_from_slice(&$kernel::<2>(units, wp, [ap(c), ap(c + 1)])),
-                    1 => out[c..].copy_from_slice(&$kernel::<1>(units, wp, [ap(c)])),
+                while $c + 4 <= a_rows {
+                    call!(4);
+                }
+                match a_rows - $c {
+                    3 => call!(3),
+                    2 => call!(2),
+                    1 => call!(1),
                     _ => {}
                 }
+            }
+            if $scales {
+                A_SCALES.with(|c| c.replace(scales));
             }
         }
     };
 }
 
-rows_driver!(rows_q8_0, dot_q8_0, 34, 34);
-rows_driver!(rows_q4_0, dot_q4_0, 18, 34);
-rows_driver!(rows_q5_0, dot_q5_0, 22, 34);
+std::thread_local! {
+    /// The f32 scales of the activation blocks of the current call (Q8_0 activations, for the
+    /// Q8_0/Q4_0/Q5_0 kernels): converted once per call rather than once per weight row.
+    static A_SCALES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The f16 scales of the `blocks` consecutive Q8_0 blocks in `a`, as f32, into `out`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn block_scales_f32(a: &[u8], blocks: usize, out: &mut Vec<f32>) {
+    assert!(a.len() >= blocks * 34);
+    out.resize(blocks, 0.0);
+    let a = a.as_ptr();
+    let o = out.as_mut_ptr();
+    let mut j = 0;
+    while j + 8 <= blocks {
+        let h = _mm_setr_epi16(
+            (a.add(j * 34) as *const i16).read_unaligned(),
+            (a.add((j + 1) * 34) as *const i16).read_unaligned(),
+            (a.add((j + 2) * 34) as *const i16).read_unaligned(),
+            (a.add((j + 3) * 34) as *const i16).read_unaligned(),
+            (a.add((j + 4) * 34) as *const i16).read_unaligned(),
+            (a.add((j + 5) * 34) as *const i16).read_unaligned(),
+            (a.add((j + 6) * 34) as *const i16).read_unaligned(),
+            (a.add((j + 7) * 34) as *const i16).read_unaligned(),
+        );
+        _mm256_storeu_ps(o.add(j), _mm256_cvtph_ps(h));
+        j += 8;
+    }
+    while j < blocks {
+        let bits = (a.add(j * 34) as *const u16).read_unaligned();
+        *o.add(j) = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)));
+        j += 1;
+    }
+}
+
+rows_driver!(rows_q8_0, dot_q8_0, 34, 34, scales);
+rows_driver!(rows_q4_0, dot_q4_0, 18, 34, scales);
+rows_driver!(rows_q5_0, dot_q5_0, 22, 34, scales);
 rows_driver!(rows_q4_k, dot_q4_k, 144, 292);
 rows_driver!(rows_q4_k_tiled, dot_q4_k_tiled, 144, 292);
 rows_driver!(rows_q5_k, dot_q5_k, 176, 292);
@@ -275,11 +332,12 @@ unsafe fn dot_blocks32<const N: usize>(
     w: *const u8,
     w_block: usize,
     a: [*const u8; N],
+    sa: [*const f32; N],
     qw: impl Fn(*const u8) -> __m256i,
 ) -> [f32; N] {
     let mut acc = [_mm256_setzero_ps(); N];
     for i in 0..nb {
-        block32(&mut acc, w.add(i * w_block), &a, i * 34, &qw);
+        block32(&mut acc, w.add(i * w_block), &a, &sa, i, &qw);
     }
     let mut out = [0.0; N];
     for k in 0..N {
@@ -289,14 +347,15 @@ unsafe fn dot_blocks32<const N: usize>(
 }
 
 /// One block of [`dot_blocks32`]: `acc[k] += (dw·da_k) · Σ q_w·q_a` for the weight block at
-/// `wb` and the activation blocks at `a[k] + a_off`.
+/// `wb` and block `i` of each activation row `a[k]`, whose scale as f32 is `sa[k][i]`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn block32<const N: usize>(
     acc: &mut [__m256; N],
     wb: *const u8,
     a: &[*const u8; N],
-    a_off: usize,
+    sa: &[*const f32; N],
+    i: usize,
     qw: &impl Fn(*const u8) -> __m256i,
 ) {
     prefetch(wb, 32);
@@ -304,10 +363,10 @@ unsafe fn block32<const N: usize>(
     let q = qw(wb);
     let abs_q = _mm256_sign_epi8(q, q);
     for k in 0..N {
-        let ab = a[k].add(a_off);
+        let ab = a[k].add(i * 34);
         let p = dot_u8_i8(abs_q, _mm256_sign_epi8(load256(ab.add(2)), q));
         acc[k] = _mm256_fmadd_ps(
-            _mm256_mul_ps(dw, load_f16x8(ab)),
+            _mm256_mul_ps(dw, _mm256_broadcast_ss(&*sa[k].add(i))),
             _mm256_cvtepi32_ps(p),
             acc[k],
         );
@@ -315,25 +374,40 @@ unsafe fn block32<const N: usize>(
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_q8_0<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+unsafe fn dot_q8_0<const N: usize>(
+    nb: usize,
+    w: *const u8,
+    a: [*const u8; N],
+    sa: [*const f32; N],
+) -> [f32; N] {
     // Block: d (f16), 32 × i8.
-    dot_blocks32(nb, w, 34, a, |wb| unsafe { load256(wb.add(2)) })
+    dot_blocks32(nb, w, 34, a, sa, |wb| unsafe { load256(wb.add(2)) })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_q4_0<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+unsafe fn dot_q4_0<const N: usize>(
+    nb: usize,
+    w: *const u8,
+    a: [*const u8; N],
+    sa: [*const f32; N],
+) -> [f32; N] {
     // Block: d (f16), 16 bytes of nibbles; q − 8 in −8..8.
-    dot_blocks32(nb, w, 18, a, |wb| unsafe {
+    dot_blocks32(nb, w, 18, a, sa, |wb| unsafe {
         _mm256_sub_epi8(nibbles32(wb.add(2)), _mm256_set1_epi8(8))
     })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_q5_0<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
+unsafe fn dot_q5_0<const N: usize>(
+    nb: usize,
+    w: *const u8,
+    a: [*const u8; N],
+    sa: [*const f32; N],
+) -> [f32; N] {
     // Block: d (f16), qh (u32 of fifth bits), 16 bytes of nibbles; q − 16 in −16..16.
     // (nibble | 16) − 16 = nibble when the fifth bit is set; otherwise nibble − 16, which as a
     // byte is nibble | 0xf0. So OR 0xf0 into the bytes whose bit is clear.
-    dot_blocks32(nb, w, 22, a, |wb| unsafe {
+    dot_blocks32(nb, w, 22, a, sa, |wb| unsafe {
         let high = bytes_from_bits((wb.add(2) as *const u32).read_unaligned());
         _mm256_or_si256(
             nibbles32(wb.add(6)),
