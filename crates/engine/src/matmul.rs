@@ -108,12 +108,13 @@ pub fn matmul(
                     let rn = (r_end - r0).min(ROW_BLOCK);
                     let wd = w.rows_data(r0, r0 + rn);
                     vec_dot_many_at(dtype, cols, wd, rn, a, tn, place, &mut tmp[..rn * tn]);
-                    for ri in 0..rn {
-                        for ti in 0..tn {
-                            // SAFETY: (t0 + ti, r0 + ri) is inside `out` and only this task owns row r0 + ri.
-                            unsafe {
-                                *out_ptr.0.add((t0 + ti) * rows + r0 + ri) = tmp[ri * tn + ti];
-                            }
+                    // Token by token, so that each token's outputs are written as one run.
+                    for ti in 0..tn {
+                        // SAFETY: (t0 + ti, r0..r0 + rn) is inside `out` and only this task owns
+                        // rows r0..r0 + rn.
+                        let dst = unsafe { out_ptr.0.add((t0 + ti) * rows + r0) };
+                        for ri in 0..rn {
+                            unsafe { *dst.add(ri) = tmp[ri * tn + ti] };
                         }
                     }
                     r0 += rn;

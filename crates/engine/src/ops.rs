@@ -79,17 +79,20 @@ pub fn rope_angles(pos: usize, rope_dim: usize, base: f32, scale: f32, out: &mut
     }
 }
 
-/// Whether the CPU has fused multiply-add instructions (checked once). The functions here that
-/// use `mul_add` run a copy compiled with them where it does; elsewhere `mul_add` is the
-/// library's exact but slower fused multiply-add. The results are the same bits either way.
+/// Whether the CPU has fused multiply-add and AVX2 instructions (checked once). The functions
+/// here that use `mul_add` run a copy compiled with them where it does; elsewhere `mul_add` is
+/// the library's exact but slower fused multiply-add. The results are the same bits either way.
 /// `with_fma!(body(arg: Type, ...))`: calls the `#[inline(always)]` function `body` through a
 /// copy compiled with FMA instructions when [`has_fma`], else directly.
 macro_rules! with_fma {
-    ($body:ident($($arg:ident: $ty:ty),*)) => {{
+    ($body:ident($($arg:ident: $ty:ty),*)) => {
+        with_fma!($body($($arg: $ty),*) -> ())
+    };
+    ($body:ident($($arg:ident: $ty:ty),*) -> $ret:ty) => {{
         #[cfg(target_arch = "x86_64")]
         if has_fma() {
-            #[target_feature(enable = "fma")]
-            unsafe fn fast($($arg: $ty),*) {
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn fast($($arg: $ty),*) -> $ret {
                 $body($($arg),*)
             }
             // SAFETY: the CPU has FMA.
@@ -102,7 +105,9 @@ macro_rules! with_fma {
 #[cfg(target_arch = "x86_64")]
 fn has_fma() -> bool {
     static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("fma"))
+    *HAS.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
+    })
 }
 
 /// One rotated pair, (x0·cos − x1·sin, x0·sin + x1·cos), with the reference build's fused
@@ -165,17 +170,7 @@ pub fn softmax(x: &mut [f32]) {
 #[inline(always)]
 pub fn exp_ref(x: f32) -> f32 {
     let f = f32::from_bits;
-    let r = f(0x4b40_0000); // 1.5 · 2²³
-    let z = x.mul_add(f(0x3fb8_aa3b), r); // x·log2(e) + r: n in the low bits
-    let n = z - r;
-    let b = (-n).mul_add(f(0x35bf_be8e), (-n).mul_add(f(0x3f31_7200), x)); // x − n·ln 2
-    let e = (z.to_bits() as i32).wrapping_shl(23);
-    let k = f((e.wrapping_add(1f32.to_bits() as i32)) as u32); // 2ⁿ
-    let u = b * b;
-    let j = f(0x3c07_2010)
-        .mul_add(b, f(0x3d2b_9f17))
-        .mul_add(u, f(0x3e2a_af33).mul_add(b, f(0x3eff_fedb)))
-        .mul_add(u, f(0x3f7f_fff6) * b);
+    let ExpParts { n, e, k, j } = exp_parts(x);
     if n.abs() <= 126.0 {
         return j.mul_add(k, k);
     }
@@ -187,6 +182,100 @@ pub fn exp_ref(x: f32) -> f32 {
     }
     let s2 = f(e.wrapping_sub(g) as u32);
     s2.mul_add(j, s2) * s1
+}
+
+/// The steps of [`exp_ref`]: eˣ = 2ⁿ·(1 + j) with `k` = 2ⁿ built from the exponent bits `e`
+/// (valid as it stands while |n| ≤ 126).
+struct ExpParts {
+    n: f32,
+    e: i32,
+    k: f32,
+    j: f32,
+}
+
+#[inline(always)]
+fn exp_parts(x: f32) -> ExpParts {
+    let f = f32::from_bits;
+    let r = f(0x4b40_0000); // 1.5 · 2²³
+    let z = x.mul_add(f(0x3fb8_aa3b), r); // x·log2(e) + r: n in the low bits
+    let n = z - r;
+    let b = (-n).mul_add(f(0x35bf_be8e), (-n).mul_add(f(0x3f31_7200), x)); // x − n·ln 2
+    let e = (z.to_bits() as i32).wrapping_shl(23);
+    let k = f((e.wrapping_add(1f32.to_bits() as i32)) as u32); // 2ⁿ
+    let u = b * b;
+    let j = f(0x3c07_2010)
+        .mul_add(b, f(0x3d2b_9f17))
+        .mul_add(u, f(0x3e2a_af33).mul_add(b, f(0x3eff_fedb)))
+        .mul_add(u, f(0x3f7f_fff6) * b);
+    ExpParts { n, e, k, j }
+}
+
+/// [`exp_ref`] for x ≥ −87 (where it needs no range fix-up), without branches so that loops
+/// over it vectorise; smaller x are taken as −87 (e⁻⁸⁷ ≈ 1.6·10⁻³⁸).
+#[inline(always)]
+fn exp_normal(x: f32) -> f32 {
+    let ExpParts { k, j, .. } = exp_parts(x.max(-87.0));
+    j.mul_add(k, k)
+}
+
+/// The largest element of `x` (−∞ for an empty slice; `x` holds no NaN).
+pub fn max_value(x: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            lanes[l] = if c[l] > lanes[l] { c[l] } else { lanes[l] };
+        }
+    }
+    rest.iter().chain(&lanes).copied().fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// `out[i] = exp((x[i] − shift) / div)` (within about an ulp, as [`exp_ref`]) for every i
+/// where that is at least e⁻⁸⁷; smaller results are not accurate, and callers drop them.
+pub fn exp_scaled(x: &[f32], shift: f32, div: f32, out: &mut [f32]) {
+    assert_eq!(x.len(), out.len(), "exp_scaled: lengths");
+    with_fma!(exp_scaled_body(x: &[f32], shift: f32, div: f32, out: &mut [f32]))
+}
+
+#[inline(always)]
+fn exp_scaled_body(x: &[f32], shift: f32, div: f32, out: &mut [f32]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = exp_normal((v - shift) / div);
+    }
+}
+
+/// Σ exp(x[i] − shift) over the elements with x[i] > `floor`, summed in double precision;
+/// `floor` must be at least `shift − 87` (the terms left out are then below e⁻⁸⁷ each).
+pub fn exp_sum_above(x: &[f32], shift: f32, floor: f32) -> f64 {
+    with_fma!(exp_sum_above_body(x: &[f32], shift: f32, floor: f32) -> f64)
+}
+
+#[inline(always)]
+fn exp_sum_above_body(x: &[f32], shift: f32, floor: f32) -> f64 {
+    // The terms a chunk at a time in single precision (a loop that vectorises), then added
+    // into 8 double-precision lanes.
+    const CHUNK: usize = 256;
+    let mut terms = [0f32; CHUNK];
+    let mut lanes = [0f64; 8];
+    for c in x.chunks(CHUNK) {
+        let terms = &mut terms[..c.len()];
+        for (t, &v) in terms.iter_mut().zip(c) {
+            let e = exp_normal(v - shift);
+            *t = if v > floor { e } else { 0.0 };
+        }
+        let groups = terms.chunks_exact(8);
+        let rest = groups.remainder();
+        for g in groups {
+            for l in 0..8 {
+                lanes[l] += g[l] as f64;
+            }
+        }
+        for (l, &t) in rest.iter().enumerate() {
+            lanes[l] += t as f64;
+        }
+    }
+    lanes.iter().sum()
 }
 
 /// Attention softmax over the scores of one query, in place, computed as the reference does
@@ -261,6 +350,35 @@ mod tests {
         assert_eq!(exp_ref(0.0), 1.0);
         assert!(exp_ref(-100.0) < 1e-40 && exp_ref(-100.0) >= 0.0);
         assert_eq!(exp_ref(f32::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn vector_exp_helpers_agree_with_exp_ref() {
+        // Logits-like values: a spread of 60 around 3, with one clear maximum and ties.
+        let x: Vec<f32> = (0..1003)
+            .map(|i| 3.0 + 30.0 * ((i as f32) * 0.713).sin() - (i % 7) as f32 * 0.25)
+            .collect();
+        let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        assert_eq!(max_value(&x), max);
+        assert_eq!(max_value(&x[..5]), x[..5].iter().copied().fold(f32::NEG_INFINITY, f32::max));
+        assert_eq!(max_value(&[]), f32::NEG_INFINITY);
+
+        let mut out = vec![0.0; x.len()];
+        exp_scaled(&x, max, 0.8, &mut out);
+        for (&v, &o) in x.iter().zip(&out) {
+            let want = exp_ref((v - max) / 0.8);
+            if want >= 1e-37 {
+                assert_eq!(o, want, "exp((x - max) / t) at x = {v}");
+            } else {
+                assert!(o < 1e-37);
+            }
+        }
+
+        let floor = max - 40.0;
+        let got = exp_sum_above(&x, max, floor);
+        let want: f64 = x.iter().filter(|&&v| v > floor).map(|&v| ((v - max) as f64).exp()).sum();
+        assert!((got - want).abs() <= want * 1e-6, "{got} vs {want}");
+        assert_eq!(exp_sum_above(&x, max, f32::INFINITY), 0.0);
     }
 
     #[test]

@@ -627,14 +627,8 @@ fn draw(sampler: &mut Sampler, row: &[f32], n_top: Option<usize>) -> Draw {
 /// log Σ exp(row): terms more than 40 below the maximum add less than 262144·e⁻⁴⁰ ≈ 1e-12 in
 /// relative terms and are skipped.
 pub fn log_sum_exp(row: &[f32]) -> f64 {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let floor = max - 40.0;
-    let sum: f64 = row
-        .iter()
-        .filter(|&&v| v > floor)
-        .map(|&v| (v - max).exp() as f64)
-        .sum();
-    max as f64 + sum.ln()
+    let max = ferrocodex_engine::ops::max_value(row);
+    max as f64 + ferrocodex_engine::ops::exp_sum_above(row, max, max - 40.0).ln()
 }
 
 /// The `n` largest logits of `row` as (token, logit), largest first (the first token on ties).

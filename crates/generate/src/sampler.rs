@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use ferrocodex_engine::ops;
 pub use ferrocodex_engine::ops::argmax;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -225,18 +226,27 @@ impl Sampler {
         }
         let p = &self.params;
         let t = p.temperature;
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let max = ops::max_value(row);
         self.cand.clear();
         // exp((l - max) / t): the most likely token weighs 1. Tokens weighing less than e⁻⁴⁰
         // are left out: together (even all 262,144 of a large vocabulary) they carry less
         // than 1e-12 of the mass, and skipping them keeps the candidate list short.
         let floor = max - 40.0 * t;
-        self.cand.extend(
-            row.iter()
-                .enumerate()
-                .filter(|&(_, &l)| l > floor)
-                .map(|(i, &l)| (i as u32, ((l - max) / t).exp())),
-        );
+        // The exponentials a chunk at a time, by the vectorised kernel.
+        const CHUNK: usize = 1024;
+        let mut weights = [0f32; CHUNK];
+        for (c, logits) in row.chunks(CHUNK).enumerate() {
+            let weights = &mut weights[..logits.len()];
+            ops::exp_scaled(logits, max, t, weights);
+            self.cand.extend(
+                logits
+                    .iter()
+                    .zip(weights.iter())
+                    .enumerate()
+                    .filter(|&(_, (&l, _))| l > floor)
+                    .map(|(i, (_, &w))| ((c * CHUNK + i) as u32, w)),
+            );
+        }
         if p.top_k > 0 && p.top_k < self.cand.len() {
             self.cand
                 .select_nth_unstable_by(p.top_k - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
