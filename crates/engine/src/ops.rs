@@ -245,14 +245,15 @@ fn exp_scaled_body(x: &[f32], shift: f32, div: f32, out: &mut [f32]) {
     }
 }
 
-/// Σ exp(x[i] − shift) over the elements with x[i] > `floor`, summed in double precision;
-/// `floor` must be at least `shift − 87` (the terms left out are then below e⁻⁸⁷ each).
-pub fn exp_sum_above(x: &[f32], shift: f32, floor: f32) -> f64 {
-    with_fma!(exp_sum_above_body(x: &[f32], shift: f32, floor: f32) -> f64)
+/// Σ exp((x[i] − shift) / div) over the elements with x[i] > `floor`, each term as
+/// [`exp_scaled`] gives it, summed in double precision; `floor` must be at least
+/// `shift − 87·div` (the terms left out are then below e⁻⁸⁷ each).
+pub fn exp_sum_above(x: &[f32], shift: f32, div: f32, floor: f32) -> f64 {
+    with_fma!(exp_sum_above_body(x: &[f32], shift: f32, div: f32, floor: f32) -> f64)
 }
 
 #[inline(always)]
-fn exp_sum_above_body(x: &[f32], shift: f32, floor: f32) -> f64 {
+fn exp_sum_above_body(x: &[f32], shift: f32, div: f32, floor: f32) -> f64 {
     // The terms a chunk at a time in single precision (a loop that vectorises), then added
     // into 8 double-precision lanes.
     const CHUNK: usize = 256;
@@ -261,7 +262,7 @@ fn exp_sum_above_body(x: &[f32], shift: f32, floor: f32) -> f64 {
     for c in x.chunks(CHUNK) {
         let terms = &mut terms[..c.len()];
         for (t, &v) in terms.iter_mut().zip(c) {
-            let e = exp_normal(v - shift);
+            let e = exp_normal((v - shift) / div);
             *t = if v > floor { e } else { 0.0 };
         }
         let groups = terms.chunks_exact(8);
@@ -375,10 +376,13 @@ mod tests {
         }
 
         let floor = max - 40.0;
-        let got = exp_sum_above(&x, max, floor);
+        let got = exp_sum_above(&x, max, 1.0, floor);
         let want: f64 = x.iter().filter(|&&v| v > floor).map(|&v| ((v - max) as f64).exp()).sum();
         assert!((got - want).abs() <= want * 1e-6, "{got} vs {want}");
-        assert_eq!(exp_sum_above(&x, max, f32::INFINITY), 0.0);
+        let got = exp_sum_above(&x, max, 0.8, floor);
+        let want: f64 = x.iter().zip(&out).filter(|(&v, _)| v > floor).map(|(_, &o)| o as f64).sum();
+        assert!((got - want).abs() <= want * 1e-12, "{got} vs {want}");
+        assert_eq!(exp_sum_above(&x, max, 1.0, f32::INFINITY), 0.0);
     }
 
     #[test]

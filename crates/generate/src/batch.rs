@@ -628,7 +628,7 @@ fn draw(sampler: &mut Sampler, row: &[f32], n_top: Option<usize>) -> Draw {
 /// relative terms and are skipped.
 pub fn log_sum_exp(row: &[f32]) -> f64 {
     let max = ferrocodex_engine::ops::max_value(row);
-    max as f64 + ferrocodex_engine::ops::exp_sum_above(row, max, max - 40.0).ln()
+    max as f64 + ferrocodex_engine::ops::exp_sum_above(row, max, 1.0, max - 40.0).ln()
 }
 
 /// The `n` largest logits of `row` as (token, logit), largest first (the first token on ties).

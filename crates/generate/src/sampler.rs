@@ -232,8 +232,11 @@ impl Sampler {
         // are left out: together (even all 262,144 of a large vocabulary) they carry less
         // than 1e-12 of the mass, and skipping them keeps the candidate list short.
         let floor = max - 40.0 * t;
+        let truncates = (p.top_k > 0 && p.top_k < row.len()) || p.top_p < 1.0 || p.min_p > 0.0;
+        if !truncates {
+            return draw_from_all(&mut self.rng, row, max, t, floor);
+        }
         // The exponentials a chunk at a time, by the vectorised kernel.
-        const CHUNK: usize = 1024;
         let mut weights = [0f32; CHUNK];
         for (c, logits) in row.chunks(CHUNK).enumerate() {
             let weights = &mut weights[..logits.len()];
@@ -271,7 +274,37 @@ impl Sampler {
         }
         self.cand.last().map_or(argmax(row), |c| c.0)
     }
+
 }
+
+/// A draw from every token with logit above `floor`, weighted exp((l − max) / t) (no top-k,
+/// top-p or min-p), without building the candidate list: the total weight in one pass, then
+/// the weights again up to the drawn token.
+fn draw_from_all(rng: &mut StdRng, row: &[f32], max: f32, t: f32, floor: f32) -> u32 {
+    let total = ops::exp_sum_above(row, max, t, floor);
+    let mut r = rng.random::<f64>() * total;
+    let mut last = None;
+    let mut weights = [0f32; CHUNK];
+    for (c, logits) in row.chunks(CHUNK).enumerate() {
+        let weights = &mut weights[..logits.len()];
+        ops::exp_scaled(logits, max, t, weights);
+        for (i, (&l, &w)) in logits.iter().zip(weights.iter()).enumerate() {
+            if l > floor {
+                let token = (c * CHUNK + i) as u32;
+                r -= w as f64;
+                if r < 0.0 {
+                    return token;
+                }
+                last = Some(token);
+            }
+        }
+    }
+    last.unwrap_or_else(|| argmax(row))
+}
+
+/// Logits per chunk when the sampler computes weights (a stack buffer for the vectorised
+/// exponential).
+const CHUNK: usize = 1024;
 
 /// Keeps the smallest set of most likely candidates whose mass reaches `top_p` of `total`,
 /// sorted by weight. Sorts only as much of the list as it needs: first the largest 256, then
@@ -329,6 +362,41 @@ mod tests {
         let b: Vec<u32> = (0..20).map(|_| s.sample(&logits)).collect();
         assert_eq!(a, b);
         assert!(a.iter().any(|&t| t != a[0]), "sampling at T=1 should vary");
+    }
+
+    #[test]
+    fn draws_follow_the_softmax_with_and_without_truncation() {
+        // 3000 logits (more than one chunk of the weight kernel) over a spread of 60, so that
+        // some fall below the e⁻⁴⁰ floor; the five largest carry most of the mass.
+        let mut logits: Vec<f32> = (0..3000).map(|i| -50.0 + 10.0 * ((i as f32) * 0.31).sin()).collect();
+        for (k, l) in [(2999usize, 2.0f32), (1500, 1.5), (1025, 1.0), (3, 0.5), (1024, 0.0)] {
+            logits[k] = l;
+        }
+        let t = 0.8f32;
+        let max = 2.0f32;
+        let weight = |l: f32| (((l - max) / t) as f64).exp();
+        let total: f64 = logits.iter().map(|&l| weight(l)).sum();
+        // top_p 1 draws from every token; top_p just below 1 goes through the candidate list.
+        for top_p in [1.0f32, 0.999_999] {
+            let mut s = Sampler::new(SamplingParams {
+                temperature: t,
+                top_p,
+                seed: Some(11),
+                ..Default::default()
+            });
+            let draws = 20_000;
+            let mut counts = HashMap::new();
+            for _ in 0..draws {
+                *counts.entry(s.sample(&logits)).or_insert(0u32) += 1;
+            }
+            for k in [2999u32, 1500, 1025, 3, 1024] {
+                let p = weight(logits[k as usize]) / total;
+                let got = *counts.get(&k).unwrap_or(&0) as f64 / draws as f64;
+                let sd = (p * (1.0 - p) / draws as f64).sqrt();
+                assert!((got - p).abs() < 5.0 * sd + 1e-3, "top_p {top_p}, token {k}: {got} vs {p}");
+            }
+            assert!(counts.keys().all(|&k| logits[k as usize] > max - 40.0 * t));
+        }
     }
 
     #[test]
