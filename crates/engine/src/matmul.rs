@@ -98,15 +98,17 @@ pub fn matmul(
         let r_start = c * chunk;
         let r_end = (r_start + chunk).min(rows);
         let mut tmp = [0f32; ROW_BLOCK * TOKEN_TILE];
-        for &(run_start, run_end, place) in runs {
-            let mut t0 = run_start;
-            while t0 < run_end {
-                let tn = (run_end - t0).min(TOKEN_TILE);
-                let a = &xq[t0 * row_q..(t0 + tn) * row_q];
-                let mut r0 = r_start;
-                while r0 < r_end {
-                    let rn = (r_end - r0).min(ROW_BLOCK);
-                    let wd = w.rows_data(r0, r0 + rn);
+        // A block of weight rows against every token before the next block: the block is read
+        // from memory once and reused from cache, however many token tiles there are.
+        let mut r0 = r_start;
+        while r0 < r_end {
+            let rn = (r_end - r0).min(ROW_BLOCK);
+            let wd = w.rows_data(r0, r0 + rn);
+            for &(run_start, run_end, place) in runs {
+                let mut t0 = run_start;
+                while t0 < run_end {
+                    let tn = (run_end - t0).min(TOKEN_TILE);
+                    let a = &xq[t0 * row_q..(t0 + tn) * row_q];
                     vec_dot_many_at(dtype, cols, wd, rn, a, tn, place, &mut tmp[..rn * tn]);
                     // Token by token, so that each token's outputs are written as one run.
                     for ti in 0..tn {
@@ -117,10 +119,10 @@ pub fn matmul(
                             unsafe { *dst.add(ri) = tmp[ri * tn + ti] };
                         }
                     }
-                    r0 += rn;
+                    t0 += tn;
                 }
-                t0 += tn;
             }
+            r0 += rn;
         }
     };
     if n_chunks == 1 || threads == 1 {
