@@ -73,26 +73,21 @@ pub(crate) unsafe fn vec_dot_many(
 /// Generates the driver that walks the weight rows and, for each, the activation rows in
 /// groups of eight, then four, then the rest. The driver's `units` is the row length in the
 /// kernel's units (blocks, or elements for the float types); `$w_unit`/`$a_unit` are the bytes
-/// per unit. With `scales`, the kernel also takes each activation row's block scales already
-/// converted to f32 (see [`A_SCALES`]).
+/// per unit. With `packed`, the activations (Q8_0) are first repacked for the kernel by
+/// [`pack_q8_0`], once per call, and the kernel takes its group's packed blocks.
 macro_rules! rows_driver {
     ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr) => {
-        rows_driver!(@ $name, $w_unit, $a_unit, |units, wp, ap, _sp, c, N| {
+        rows_driver!(@ $name, $w_unit, $a_unit, |units, wp, ap, _pp, c, N| {
             $kernel::<N>(units, wp, std::array::from_fn(|i| ap(c + i)))
         }, false);
     };
-    ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr, scales) => {
-        rows_driver!(@ $name, $w_unit, $a_unit, |units, wp, ap, sp, c, N| {
-            $kernel::<N>(
-                units,
-                wp,
-                std::array::from_fn(|i| ap(c + i)),
-                std::array::from_fn(|i| sp(c + i)),
-            )
+    ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr, packed) => {
+        rows_driver!(@ $name, $w_unit, $a_unit, |units, wp, _ap, pp, c, N| {
+            $kernel::<N>(units, wp, pp(c))
         }, true);
     };
     (@ $name:ident, $w_unit:expr, $a_unit:expr,
-     |$units:ident, $wp:ident, $ap:ident, $sp:ident, $c:ident, $n:ident| $call:expr, $scales:expr) => {
+     |$units:ident, $wp:ident, $ap:ident, $pp:ident, $c:ident, $n:ident| $call:expr, $packed:expr) => {
         #[target_feature(enable = "avx2,fma,f16c")]
         #[allow(unused_assignments)] // the last `call!` advances `c` past the end
         unsafe fn $name(
@@ -106,12 +101,12 @@ macro_rules! rows_driver {
             let (w_row, a_row) = (units * $w_unit, units * $a_unit);
             // Taken out of the thread-local for the call (so that the loop below runs in this
             // function, with its target features) and put back after.
-            let mut scales = if $scales { A_SCALES.with(|c| c.take()) } else { Vec::new() };
-            if $scales {
-                block_scales_f32(a, a_rows * units, &mut scales);
+            let mut packed = if $packed { A_PACKED.with(|c| c.take()) } else { Vec::new() };
+            if $packed {
+                pack_q8_0(a, a_rows, units, &mut packed);
             }
             let $ap = |c: usize| a.as_ptr().add(c * a_row);
-            let $sp = |c: usize| scales.as_ptr().add(c * units);
+            let $pp = |c: usize| packed.as_ptr().add(c * units * PACKED_BLOCK);
             let $units = units;
             for r in 0..w_rows {
                 let $wp = w.as_ptr().add(r * w_row);
@@ -137,51 +132,56 @@ macro_rules! rows_driver {
                     _ => {}
                 }
             }
-            if $scales {
-                A_SCALES.with(|c| c.replace(scales));
+            if $packed {
+                A_PACKED.with(|c| c.replace(packed));
             }
         }
     };
 }
 
 std::thread_local! {
-    /// The f32 scales of the activation blocks of the current call (Q8_0 activations, for the
-    /// Q8_0/Q4_0/Q5_0 kernels): converted once per call rather than once per weight row.
-    static A_SCALES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The current call's activations repacked by [`pack_q8_0`] (for the Q8_0/Q4_0/Q5_0
+    /// kernels): done once per call rather than once per weight row.
+    static A_PACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The f16 scales of the `blocks` consecutive Q8_0 blocks in `a`, as f32, into `out`.
+/// Bytes of one packed Q8_0 activation block: its 32 quants, then its scale as f32 in all 8
+/// lanes.
+const PACKED_BLOCK: usize = 64;
+
+/// Repacks `rows` Q8_0 rows of `blocks` blocks each (`a`) for the 32-element kernels, in the
+/// groups the driver hands them (eight rows, then four, then the rest). A group of `n` rows
+/// starting at row `c` begins at byte `c · blocks · 64`; in it, block `i` is `n · 64` bytes at
+/// `i · n · 64`: the `n` rows' 32 quants, then their scales, each as f32 in all 8 lanes. So a
+/// kernel reads every operand of a block at a fixed offset from one pointer, and multiplies
+/// the weight scale by an activation scale straight from memory.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn block_scales_f32(a: &[u8], blocks: usize, out: &mut Vec<f32>) {
-    assert!(a.len() >= blocks * 34);
-    out.resize(blocks, 0.0);
-    let a = a.as_ptr();
-    let o = out.as_mut_ptr();
-    let mut j = 0;
-    while j + 8 <= blocks {
-        let h = _mm_setr_epi16(
-            (a.add(j * 34) as *const i16).read_unaligned(),
-            (a.add((j + 1) * 34) as *const i16).read_unaligned(),
-            (a.add((j + 2) * 34) as *const i16).read_unaligned(),
-            (a.add((j + 3) * 34) as *const i16).read_unaligned(),
-            (a.add((j + 4) * 34) as *const i16).read_unaligned(),
-            (a.add((j + 5) * 34) as *const i16).read_unaligned(),
-            (a.add((j + 6) * 34) as *const i16).read_unaligned(),
-            (a.add((j + 7) * 34) as *const i16).read_unaligned(),
-        );
-        _mm256_storeu_ps(o.add(j), _mm256_cvtph_ps(h));
-        j += 8;
-    }
-    while j < blocks {
-        let bits = (a.add(j * 34) as *const u16).read_unaligned();
-        *o.add(j) = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)));
-        j += 1;
+unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, out: &mut Vec<u8>) {
+    assert!(a.len() >= rows * blocks * 34);
+    out.resize(rows * blocks * PACKED_BLOCK, 0);
+    let mut c = 0;
+    while c < rows {
+        let n = match rows - c {
+            8.. => 8,
+            4..=7 => 4,
+            rest => rest,
+        };
+        let group = out.as_mut_ptr().add(c * blocks * PACKED_BLOCK);
+        for k in 0..n {
+            for i in 0..blocks {
+                let src = a.as_ptr().add(((c + k) * blocks + i) * 34);
+                let dst = group.add(i * n * PACKED_BLOCK);
+                _mm256_storeu_si256(dst.add(k * 32) as *mut __m256i, load256(src.add(2)));
+                _mm256_storeu_ps(dst.add((n + k) * 32) as *mut f32, load_f16x8(src));
+            }
+        }
+        c += n;
     }
 }
 
-rows_driver!(rows_q8_0, dot_q8_0, 34, 34, scales);
-rows_driver!(rows_q4_0, dot_q4_0, 18, 34, scales);
-rows_driver!(rows_q5_0, dot_q5_0, 22, 34, scales);
+rows_driver!(rows_q8_0, dot_q8_0, 34, 34, packed);
+rows_driver!(rows_q4_0, dot_q4_0, 18, 34, packed);
+rows_driver!(rows_q5_0, dot_q5_0, 22, 34, packed);
 rows_driver!(rows_q4_k, dot_q4_k, 144, 292);
 rows_driver!(rows_q4_k_tiled, dot_q4_k_tiled, 144, 292);
 rows_driver!(rows_q5_k, dot_q5_k, 176, 292);
@@ -322,22 +322,22 @@ unsafe fn prefetch(p: *const u8, bytes: usize) {
     }
 }
 
-/// Shared body: `qw(block ptr)` yields the block's 32 signed weight quants. Each activation
-/// row has one chain of FMAs over the blocks, then the lanes are summed (4 + 4, 2 + 2, 1 + 1):
-/// the reference's operation order, so that results match it bit for bit.
+/// Shared body: `qw(block ptr)` yields the block's 32 signed weight quants; `a` is the group
+/// of `N` activation rows packed by [`pack_q8_0`]. Each activation row has one chain of FMAs
+/// over the blocks, then the lanes are summed (4 + 4, 2 + 2, 1 + 1): the reference's operation
+/// order, so that results match it bit for bit.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_blocks32<const N: usize>(
     nb: usize,
     w: *const u8,
     w_block: usize,
-    a: [*const u8; N],
-    sa: [*const f32; N],
+    a: *const u8,
     qw: impl Fn(*const u8) -> __m256i,
 ) -> [f32; N] {
     let mut acc = [_mm256_setzero_ps(); N];
     for i in 0..nb {
-        block32(&mut acc, w.add(i * w_block), &a, &sa, i, &qw);
+        block32(&mut acc, w.add(i * w_block), a.add(i * N * PACKED_BLOCK), &qw);
     }
     let mut out = [0.0; N];
     for k in 0..N {
@@ -347,15 +347,13 @@ unsafe fn dot_blocks32<const N: usize>(
 }
 
 /// One block of [`dot_blocks32`]: `acc[k] += (dw·da_k) · Σ q_w·q_a` for the weight block at
-/// `wb` and block `i` of each activation row `a[k]`, whose scale as f32 is `sa[k][i]`.
+/// `wb` and the packed activation blocks at `ab`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn block32<const N: usize>(
     acc: &mut [__m256; N],
     wb: *const u8,
-    a: &[*const u8; N],
-    sa: &[*const f32; N],
-    i: usize,
+    ab: *const u8,
     qw: &impl Fn(*const u8) -> __m256i,
 ) {
     prefetch(wb, 32);
@@ -363,13 +361,9 @@ unsafe fn block32<const N: usize>(
     let q = qw(wb);
     let abs_q = _mm256_sign_epi8(q, q);
     for k in 0..N {
-        let ab = a[k].add(i * 34);
-        let p = dot_u8_i8(abs_q, _mm256_sign_epi8(load256(ab.add(2)), q));
-        acc[k] = _mm256_fmadd_ps(
-            _mm256_mul_ps(dw, _mm256_broadcast_ss(&*sa[k].add(i))),
-            _mm256_cvtepi32_ps(p),
-            acc[k],
-        );
+        let p = dot_u8_i8(abs_q, _mm256_sign_epi8(load256(ab.add(k * 32)), q));
+        let da = _mm256_loadu_ps(ab.add((N + k) * 32) as *const f32);
+        acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc[k]);
     }
 }
 
@@ -377,22 +371,20 @@ unsafe fn block32<const N: usize>(
 unsafe fn dot_q8_0<const N: usize>(
     nb: usize,
     w: *const u8,
-    a: [*const u8; N],
-    sa: [*const f32; N],
+    a: *const u8,
 ) -> [f32; N] {
     // Block: d (f16), 32 × i8.
-    dot_blocks32(nb, w, 34, a, sa, |wb| unsafe { load256(wb.add(2)) })
+    dot_blocks32(nb, w, 34, a, |wb| unsafe { load256(wb.add(2)) })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q4_0<const N: usize>(
     nb: usize,
     w: *const u8,
-    a: [*const u8; N],
-    sa: [*const f32; N],
+    a: *const u8,
 ) -> [f32; N] {
     // Block: d (f16), 16 bytes of nibbles; q − 8 in −8..8.
-    dot_blocks32(nb, w, 18, a, sa, |wb| unsafe {
+    dot_blocks32(nb, w, 18, a, |wb| unsafe {
         _mm256_sub_epi8(nibbles32(wb.add(2)), _mm256_set1_epi8(8))
     })
 }
@@ -401,13 +393,12 @@ unsafe fn dot_q4_0<const N: usize>(
 unsafe fn dot_q5_0<const N: usize>(
     nb: usize,
     w: *const u8,
-    a: [*const u8; N],
-    sa: [*const f32; N],
+    a: *const u8,
 ) -> [f32; N] {
     // Block: d (f16), qh (u32 of fifth bits), 16 bytes of nibbles; q − 16 in −16..16.
     // (nibble | 16) − 16 = nibble when the fifth bit is set; otherwise nibble − 16, which as a
     // byte is nibble | 0xf0. So OR 0xf0 into the bytes whose bit is clear.
-    dot_blocks32(nb, w, 22, a, sa, |wb| unsafe {
+    dot_blocks32(nb, w, 22, a, |wb| unsafe {
         let high = bytes_from_bits((wb.add(2) as *const u32).read_unaligned());
         _mm256_or_si256(
             nibbles32(wb.add(6)),

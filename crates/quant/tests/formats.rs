@@ -246,7 +246,7 @@ proptest! {
         ti in 0..WEIGHT_TYPES.len(),
         blocks in 1usize..=3,
         w_rows in 1usize..=5,
-        a_rows in 1usize..=9,
+        a_rows in 1usize..=17,
         seed in any::<u64>(),
     ) {
         let t = WEIGHT_TYPES[ti];
