@@ -73,18 +73,18 @@ pub(crate) unsafe fn vec_dot_many(
 /// Generates the driver that walks the weight rows and, for each, the activation rows in
 /// groups of eight, then four, then the rest. The driver's `units` is the row length in the
 /// kernel's units (blocks, or elements for the float types); `$w_unit`/`$a_unit` are the bytes
-/// per unit. With `packed`, the activations (Q8_0) are first repacked for the kernel by
+/// per unit. With `packed OFFSET`, the activations (Q8_0) are first repacked for the kernel by
 /// [`pack_q8_0`], once per call, and the kernel takes its group's packed blocks.
 macro_rules! rows_driver {
+    ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr, packed $offset:expr) => {
+        rows_driver!(@ $name, $w_unit, $a_unit, |units, wp, _ap, pp, c, N| {
+            $kernel::<N>(units, wp, pp(c))
+        }, Some($offset));
+    };
     ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr) => {
         rows_driver!(@ $name, $w_unit, $a_unit, |units, wp, ap, _pp, c, N| {
             $kernel::<N>(units, wp, std::array::from_fn(|i| ap(c + i)))
-        }, false);
-    };
-    ($name:ident, $kernel:ident, $w_unit:expr, $a_unit:expr, packed) => {
-        rows_driver!(@ $name, $w_unit, $a_unit, |units, wp, _ap, pp, c, N| {
-            $kernel::<N>(units, wp, pp(c))
-        }, true);
+        }, None);
     };
     (@ $name:ident, $w_unit:expr, $a_unit:expr,
      |$units:ident, $wp:ident, $ap:ident, $pp:ident, $c:ident, $n:ident| $call:expr, $packed:expr) => {
@@ -101,12 +101,14 @@ macro_rules! rows_driver {
             let (w_row, a_row) = (units * $w_unit, units * $a_unit);
             // Taken out of the thread-local for the call (so that the loop below runs in this
             // function, with its target features) and put back after.
-            let mut packed = if $packed { A_PACKED.with(|c| c.take()) } else { Vec::new() };
-            if $packed {
-                pack_q8_0(a, a_rows, units, &mut packed);
+            let offset: Option<u8> = $packed;
+            let mut packed = if offset.is_some() { A_PACKED.with(|c| c.take()) } else { Vec::new() };
+            if let Some(offset) = offset {
+                pack_q8_0(a, a_rows, units, offset, &mut packed);
             }
+            let block_bytes = offset.map_or(0, packed_block_bytes);
             let $ap = |c: usize| a.as_ptr().add(c * a_row);
-            let $pp = |c: usize| packed.as_ptr().add(c * units * PACKED_BLOCK);
+            let $pp = |c: usize| packed.as_ptr().add(c * units * block_bytes);
             let $units = units;
             for r in 0..w_rows {
                 let $wp = w.as_ptr().add(r * w_row);
@@ -132,7 +134,7 @@ macro_rules! rows_driver {
                     _ => {}
                 }
             }
-            if $packed {
+            if offset.is_some() {
                 A_PACKED.with(|c| c.replace(packed));
             }
         }
@@ -145,20 +147,29 @@ std::thread_local! {
     static A_PACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Bytes of one packed Q8_0 activation block: its 32 quants, then its scale as f32 in all 8
-/// lanes.
-const PACKED_BLOCK: usize = 64;
+/// Bytes of one packed Q8_0 activation block (see [`pack_q8_0`]): its 32 quants, its scale as
+/// f32 in all 8 lanes, and, for kernels whose weights are unsigned with an offset, the offset
+/// times the sum of each lane's 4 quants (8 × i32).
+fn packed_block_bytes(offset: u8) -> usize {
+    if offset == 0 {
+        64
+    } else {
+        96
+    }
+}
 
 /// Repacks `rows` Q8_0 rows of `blocks` blocks each (`a`) for the 32-element kernels, in the
-/// groups the driver hands them (eight rows, then four, then the rest). A group of `n` rows
-/// starting at row `c` begins at byte `c · blocks · 64`; in it, block `i` is `n · 64` bytes at
-/// `i · n · 64`: the `n` rows' 32 quants, then their scales, each as f32 in all 8 lanes. So a
-/// kernel reads every operand of a block at a fixed offset from one pointer, and multiplies
-/// the weight scale by an activation scale straight from memory.
+/// groups the driver hands them (eight rows, then four, then the rest). With `b` =
+/// [`packed_block_bytes`]`(offset)`, a group of `n` rows starting at row `c` begins at byte
+/// `c · blocks · b`; in it, block `i` is `n · b` bytes at `i · n · b`: the `n` rows' 32 quants,
+/// then their scales (each as f32 in all 8 lanes), then, when `offset` is not 0, their lane
+/// corrections `offset · Σ` of each 4 quants (8 × i32). So a kernel reads every operand of a
+/// block at a fixed offset from one pointer, straight from memory.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, out: &mut Vec<u8>) {
+unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, out: &mut Vec<u8>) {
     assert!(a.len() >= rows * blocks * 34);
-    out.resize(rows * blocks * PACKED_BLOCK, 0);
+    let b = packed_block_bytes(offset);
+    out.resize(rows * blocks * b, 0);
     let mut c = 0;
     while c < rows {
         let n = match rows - c {
@@ -166,22 +177,27 @@ unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, out: &mut Vec<u8>) {
             4..=7 => 4,
             rest => rest,
         };
-        let group = out.as_mut_ptr().add(c * blocks * PACKED_BLOCK);
+        let group = out.as_mut_ptr().add(c * blocks * b);
         for k in 0..n {
             for i in 0..blocks {
                 let src = a.as_ptr().add(((c + k) * blocks + i) * 34);
-                let dst = group.add(i * n * PACKED_BLOCK);
-                _mm256_storeu_si256(dst.add(k * 32) as *mut __m256i, load256(src.add(2)));
+                let dst = group.add(i * n * b);
+                let q = load256(src.add(2));
+                _mm256_storeu_si256(dst.add(k * 32) as *mut __m256i, q);
                 _mm256_storeu_ps(dst.add((n + k) * 32) as *mut f32, load_f16x8(src));
+                if offset != 0 {
+                    let corr = dot_u8_i8(_mm256_set1_epi8(offset as i8), q);
+                    _mm256_storeu_si256(dst.add((2 * n + k) * 32) as *mut __m256i, corr);
+                }
             }
         }
         c += n;
     }
 }
 
-rows_driver!(rows_q8_0, dot_q8_0, 34, 34, packed);
-rows_driver!(rows_q4_0, dot_q4_0, 18, 34, packed);
-rows_driver!(rows_q5_0, dot_q5_0, 22, 34, packed);
+rows_driver!(rows_q8_0, dot_q8_0, 34, 34, packed 0);
+rows_driver!(rows_q4_0, dot_q4_0, 18, 34, packed 8);
+rows_driver!(rows_q5_0, dot_q5_0, 22, 34, packed 16);
 rows_driver!(rows_q4_k, dot_q4_k, 144, 292);
 rows_driver!(rows_q4_k_tiled, dot_q4_k_tiled, 144, 292);
 rows_driver!(rows_q5_k, dot_q5_k, 176, 292);
@@ -337,7 +353,7 @@ unsafe fn dot_blocks32<const N: usize>(
 ) -> [f32; N] {
     let mut acc = [_mm256_setzero_ps(); N];
     for i in 0..nb {
-        block32(&mut acc, w.add(i * w_block), a.add(i * N * PACKED_BLOCK), &qw);
+        block32(&mut acc, w.add(i * w_block), a.add(i * N * 64), &qw);
     }
     let mut out = [0.0; N];
     for k in 0..N {
@@ -367,6 +383,42 @@ unsafe fn block32<const N: usize>(
     }
 }
 
+/// Like [`dot_blocks32`] for weights stored unsigned with an offset (Q4_0: q = u − 8, Q5_0:
+/// q = u − 16): `uw(block ptr)` yields the 32 unsigned `u`, which go straight into
+/// `vpmaddubsw` against the activation quants, and each lane's sum is corrected by
+/// offset · Σ a from the packing. The integers are exactly Σ q·a, so the result is the same.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_blocks32_offset<const N: usize>(
+    nb: usize,
+    w: *const u8,
+    w_block: usize,
+    a: *const u8,
+    uw: impl Fn(*const u8) -> __m256i,
+) -> [f32; N] {
+    let mut acc = [_mm256_setzero_ps(); N];
+    for i in 0..nb {
+        let wb = w.add(i * w_block);
+        let ab = a.add(i * N * 96);
+        prefetch(wb, 32);
+        let dw = load_f16x8(wb);
+        let u = uw(wb);
+        for k in 0..N {
+            let p = _mm256_sub_epi32(
+                dot_u8_i8(u, load256(ab.add(k * 32))),
+                load256(ab.add((2 * N + k) * 32)),
+            );
+            let da = _mm256_loadu_ps(ab.add((N + k) * 32) as *const f32);
+            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc[k]);
+        }
+    }
+    let mut out = [0.0; N];
+    for k in 0..N {
+        out[k] = hsum8(acc[k]);
+    }
+    out
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q8_0<const N: usize>(
     nb: usize,
@@ -383,10 +435,8 @@ unsafe fn dot_q4_0<const N: usize>(
     w: *const u8,
     a: *const u8,
 ) -> [f32; N] {
-    // Block: d (f16), 16 bytes of nibbles; q − 8 in −8..8.
-    dot_blocks32(nb, w, 18, a, |wb| unsafe {
-        _mm256_sub_epi8(nibbles32(wb.add(2)), _mm256_set1_epi8(8))
-    })
+    // Block: d (f16), 16 bytes of nibbles u; q = u − 8.
+    dot_blocks32_offset(nb, w, 18, a, |wb| unsafe { nibbles32(wb.add(2)) })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -395,15 +445,11 @@ unsafe fn dot_q5_0<const N: usize>(
     w: *const u8,
     a: *const u8,
 ) -> [f32; N] {
-    // Block: d (f16), qh (u32 of fifth bits), 16 bytes of nibbles; q − 16 in −16..16.
-    // (nibble | 16) − 16 = nibble when the fifth bit is set; otherwise nibble − 16, which as a
-    // byte is nibble | 0xf0. So OR 0xf0 into the bytes whose bit is clear.
-    dot_blocks32(nb, w, 22, a, |wb| unsafe {
+    // Block: d (f16), qh (u32 of fifth bits), 16 bytes of nibbles; u = nibble | fifth bit · 16,
+    // q = u − 16.
+    dot_blocks32_offset(nb, w, 22, a, |wb| unsafe {
         let high = bytes_from_bits((wb.add(2) as *const u32).read_unaligned());
-        _mm256_or_si256(
-            nibbles32(wb.add(6)),
-            _mm256_andnot_si256(high, _mm256_set1_epi8(0xf0u8 as i8)),
-        )
+        _mm256_or_si256(nibbles32(wb.add(6)), _mm256_and_si256(high, _mm256_set1_epi8(16)))
     })
 }
 
