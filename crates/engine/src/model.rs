@@ -227,7 +227,14 @@ impl Model {
         Ok(out)
     }
 
+    /// One pass, run on one of the pool's own threads: the parallel operations inside then hand
+    /// work to the other threads directly, where from an outside thread each of them (some 150
+    /// per token) would be injected into the pool and waited for.
     fn forward_pass(&self, cache: &mut KvCache, inputs: &[SeqInput]) -> Result<Logits, EngineError> {
+        self.pool.install(|| self.forward_pass_on_pool(cache, inputs))
+    }
+
+    fn forward_pass_on_pool(&self, cache: &mut KvCache, inputs: &[SeqInput]) -> Result<Logits, EngineError> {
         let c = &self.config;
         let w = &self.weights;
         let d = c.n_embd;

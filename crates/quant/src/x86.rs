@@ -3,14 +3,18 @@
 //! Each kernel computes the same integer maths as its scalar twin in [`crate::scalar`]: the
 //! quantized weights are unpacked to bytes, multiplied with the quantized activation bytes by
 //! `vpmaddubsw` (unsigned × signed bytes → i16 pair sums) and `vpmaddwd` (→ i32), and only a
-//! block's i32 sums are converted to float and scaled. Where weights are signed (Q8_0, Q4_0,
-//! Q5_0) the sign is moved onto the activation first (|w| · sign(w)·a), which needs activation
-//! quants in −127..=127 — what [`crate::quantize_row`] produces.
+//! block's i32 sums are converted to float and scaled. Q8_0 weights are signed, so their sign
+//! is moved onto the activation first (|w| · sign(w)·a), which needs activation quants in
+//! −127..=127 — what [`crate::quantize_row`] produces. Q4_0 and Q5_0 weights are stored
+//! unsigned with an offset (q = u − 8, u − 16): `u` goes into `vpmaddubsw` as it is and each
+//! lane's sum is corrected by the offset times the activations' sum, which gives the same
+//! integers.
 //!
 //! Every kernel takes one weight row and `N` (1 to 8) activation rows: a weight block is
 //! loaded and unpacked once and used for all `N` rows. Each activation row's result goes
 //! through exactly the same operations whatever `N` is, so a row's dot product does not depend
-//! on how many rows were batched with it.
+//! on how many rows were batched with it. The 32-element kernels read the activations
+//! repacked once per call ([`pack_q8_0`]).
 
 #![allow(clippy::needless_range_loop)] // kernels index several per-row arrays in step
 
