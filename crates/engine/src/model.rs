@@ -90,6 +90,10 @@ pub struct Model {
     tokenizer: Arc<Tokenizer>,
     file: GgufFile,
     pool: rayon::ThreadPool,
+    /// A logits buffer handed back with [`Model::recycle_logits`], reused by the next pass: a
+    /// batch's logits (262,144 floats a row for the default model) would otherwise be fresh
+    /// pages of memory, faulted in and cleared, on every decoding step.
+    spare_logits: std::sync::Mutex<Vec<f32>>,
 }
 
 impl Model {
@@ -133,7 +137,17 @@ impl Model {
             tokenizer: Arc::new(tokenizer),
             file,
             pool,
+            spare_logits: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Hands back a [`Logits`] the caller is done with, so that its memory serves the next
+    /// pass (optional: a pass allocates when there is nothing to reuse).
+    pub fn recycle_logits(&self, logits: Logits) {
+        let mut spare = self.spare_logits.lock().unwrap_or_else(|e| e.into_inner());
+        if logits.data.capacity() > spare.capacity() {
+            *spare = logits.data;
+        }
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -422,7 +436,11 @@ impl Model {
             self.norm(row, &w.output_norm, w.output_norm_b.as_deref());
         }
         tr.dump("result_norm", None, &sel);
-        let mut data = vec![0f32; m * c.vocab_size];
+        // Every element is written by the product below; a recycled buffer keeps its old
+        // (initialised) contents and is only extended where it is too short.
+        let mut data = std::mem::take(&mut *self.spare_logits.lock().unwrap_or_else(|e| e.into_inner()));
+        data.truncate(m * c.vocab_size);
+        data.resize(m * c.vocab_size, 0.0);
         if m > 0 {
             matmul(&self.pool, &w.output, &sel, m, &live_segments, &mut data, &mut scratch);
         }

@@ -333,6 +333,7 @@ impl<'m> Batch<'m> {
                 }
             }
         }
+        model.recycle_logits(logits);
         self.reap();
         true
     }
