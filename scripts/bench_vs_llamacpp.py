@@ -24,8 +24,10 @@ Measures (the same definitions on both sides):
   rss      peak resident set of the process (for llama.cpp also without the Python
            interpreter's own baseline, measured just before the model is loaded).
 llama.cpp runs with its default context settings (F16 KV cache, flash attention auto, which
-is on for the CPU; --flash-attn changes it), batch 512. Each llama.cpp speed is the median of
---reps runs (after one warm-up). It prints a table and a JSON
+is on for the CPU; --flash-attn changes it), batch 512. The two engines take turns for --reps
+rounds (a llama.cpp run, with one warm-up, then a ferrocodex run, in fresh processes), so that
+the machine's drift falls on both; each measure is the median of the rounds (peak RSS: the
+largest). It prints a table and a JSON
 document with the ratios ferrocodex / llama.cpp (above 1 means ferrocodex is faster, or for RSS
 and load, uses more). Numbers vary on a shared machine: compare ratios from one run.
 
@@ -335,12 +337,31 @@ def main():
     results = []
     for n in threads:
         row = {"threads": n, "depth": args.depth}
-        print(f"threads {n}: llama.cpp …", file=sys.stderr, flush=True)
-        row["llama.cpp"] = bench_llama(py, model, n, args.depth, args.reps, args.flash_attn)
-        if not args.llama_only:
-            print(f"threads {n}: ferrocodex …", file=sys.stderr, flush=True)
-            f = bench_ferrocodex(args.ferrocodex, model, n, args.depth)
-            row["ferrocodex"] = f
+        if args.llama_only:
+            print(f"threads {n}: llama.cpp …", file=sys.stderr, flush=True)
+            row["llama.cpp"] = bench_llama(py, model, n, args.depth, args.reps, args.flash_attn)
+        else:
+            # The engines take turns, one run each per round, so that a change in the machine's
+            # speed during the run (other tenants, clocks) falls on both alike; each measure is
+            # the median of the rounds.
+            runs = {"llama.cpp": [], "ferrocodex": []}
+            for r in range(args.reps):
+                print(f"threads {n}, round {r + 1}/{args.reps}: llama.cpp …", file=sys.stderr, flush=True)
+                runs["llama.cpp"].append(bench_llama(py, model, n, args.depth, 1, args.flash_attn))
+                print(f"threads {n}, round {r + 1}/{args.reps}: ferrocodex …", file=sys.stderr, flush=True)
+                runs["ferrocodex"].append(bench_ferrocodex(args.ferrocodex, model, n, args.depth))
+            for engine, rs in runs.items():
+                merged = dict(rs[0])
+                for key in ("prefill_tokens_per_s", "decode_tokens_per_s", "load_s"):
+                    merged[key] = statistics.median(x[key] for x in rs)
+                for key in ("peak_rss_bytes", "peak_rss_bytes_without_interpreter", "peak_rss_bytes_external"):
+                    if key in rs[0]:
+                        merged[key] = max(x[key] for x in rs)
+                merged["rounds"] = [
+                    {k: x[k] for k in ("prefill_tokens_per_s", "decode_tokens_per_s", "load_s")} for x in rs
+                ]
+                row[engine] = merged
+            f = row["ferrocodex"]
             l = row["llama.cpp"]
             row["ratios"] = {
                 "decode": ratio(f["decode_tokens_per_s"], l["decode_tokens_per_s"]),
