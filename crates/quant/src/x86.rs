@@ -55,6 +55,9 @@ pub(crate) unsafe fn vec_dot_many(
     // count is a multiple of 4 and whose rows are whole multiples of 8.
     let float_tiled = place.batch >= 2 && place.matrix_rows % 4 == 0 && n % 8 == 0;
     match t {
+        GgmlType::Q8_0 if a_rows == 1 => one_row_q8_0(n / 32, w, w_rows, a, out),
+        GgmlType::Q4_0 if a_rows == 1 => one_row_q4_0(n / 32, w, w_rows, a, out),
+        GgmlType::Q5_0 if a_rows == 1 => one_row_q5_0(n / 32, w, w_rows, a, out),
         GgmlType::Q8_0 => rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q4_0 => rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q5_0 => rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
@@ -202,6 +205,36 @@ unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, out: &mut 
 rows_driver!(rows_q8_0, dot_q8_0, 34, 34, packed 0);
 rows_driver!(rows_q4_0, dot_q4_0, 18, 34, packed 8);
 rows_driver!(rows_q5_0, dot_q5_0, 22, 34, packed 16);
+/// Generates the driver for one activation row (decoding) against 32-element block weights:
+/// four weight rows at a time, their FMA chains interleaved so that one chain's latency does
+/// not hold up the stream (each row's operations, and so its bits, are those of the
+/// many-row kernels).
+macro_rules! one_row_driver {
+    ($name:ident, $kernel:ident, $w_unit:expr, $offset:expr) => {
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn $name(units: usize, w: &[u8], w_rows: usize, a: &[u8], out: &mut [f32]) {
+            let mut packed = A_PACKED.with(|c| c.take());
+            pack_q8_0(a, 1, units, $offset, &mut packed);
+            let w_row = units * $w_unit;
+            let wp = |r: usize| w.as_ptr().add(r * w_row);
+            let mut r = 0;
+            while r + 4 <= w_rows {
+                let rows = [wp(r), wp(r + 1), wp(r + 2), wp(r + 3)];
+                out[r..r + 4].copy_from_slice(&$kernel::<4>(units, rows, packed.as_ptr()));
+                r += 4;
+            }
+            while r < w_rows {
+                out[r] = $kernel::<1>(units, [wp(r)], packed.as_ptr())[0];
+                r += 1;
+            }
+            A_PACKED.with(|c| c.replace(packed));
+        }
+    };
+}
+
+one_row_driver!(one_row_q8_0, dot_q8_0_rows, 34, 0);
+one_row_driver!(one_row_q4_0, dot_q4_0_rows, 18, 8);
+one_row_driver!(one_row_q5_0, dot_q5_0_rows, 22, 16);
 rows_driver!(rows_q4_k, dot_q4_k, 144, 292);
 rows_driver!(rows_q4_k_tiled, dot_q4_k_tiled, 144, 292);
 rows_driver!(rows_q5_k, dot_q5_k, 176, 292);
@@ -423,14 +456,120 @@ unsafe fn dot_blocks32_offset<const N: usize>(
     out
 }
 
+/// While block `i` of `r` consecutive weight rows (from `w0`, `nb` blocks of `w_block` bytes
+/// each) is read, prefetches the matching share of the next `r` rows, so that the next group
+/// streams in while this one is computed (one stream ahead of `r` interleaved ones).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn prefetch_next_rows(w0: *const u8, nb: usize, w_block: usize, r: usize, i: usize) {
+    let share = r * w_block;
+    let start = w0.wrapping_add(r * nb * w_block + i * share);
+    let mut o = 0;
+    while o < share {
+        _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(o) as *const i8);
+        o += 64;
+    }
+}
+
+/// [`dot_blocks32`] for `R` weight rows against one packed activation row.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_blocks32_rows<const R: usize>(
+    nb: usize,
+    w: [*const u8; R],
+    w_block: usize,
+    a: *const u8,
+    qw: impl Fn(*const u8) -> __m256i,
+) -> [f32; R] {
+    let mut acc = [_mm256_setzero_ps(); R];
+    for i in 0..nb {
+        prefetch_next_rows(w[0], nb, w_block, R, i);
+        let ab = a.add(i * 64);
+        let qa = load256(ab);
+        let da = _mm256_loadu_ps(ab.add(32) as *const f32);
+        for r in 0..R {
+            let wb = w[r].add(i * w_block);
+            let dw = load_f16x8(wb);
+            let q = qw(wb);
+            let p = dot_u8_i8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qa, q));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    acc.map(|v| hsum8(v))
+}
+
+/// [`dot_blocks32_offset`] for `R` weight rows against one packed activation row.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_blocks32_offset_rows<const R: usize>(
+    nb: usize,
+    w: [*const u8; R],
+    w_block: usize,
+    a: *const u8,
+    uw: impl Fn(*const u8) -> __m256i,
+) -> [f32; R] {
+    let mut acc = [_mm256_setzero_ps(); R];
+    for i in 0..nb {
+        let ab = a.add(i * 96);
+        let qa = load256(ab);
+        let da = _mm256_loadu_ps(ab.add(32) as *const f32);
+        let corr = load256(ab.add(64));
+        prefetch_next_rows(w[0], nb, w_block, R, i);
+        for r in 0..R {
+            let wb = w[r].add(i * w_block);
+            let dw = load_f16x8(wb);
+            let p = _mm256_sub_epi32(dot_u8_i8(uw(wb), qa), corr);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    acc.map(|v| hsum8(v))
+}
+
+/// The 32 signed quants of a Q8_0 block (d (f16), 32 × i8).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q8_0_quants(wb: *const u8) -> __m256i {
+    load256(wb.add(2))
+}
+
+/// The 32 unsigned quants u of a Q4_0 block (d (f16), 16 bytes of nibbles u; q = u − 8).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q4_0_unsigned(wb: *const u8) -> __m256i {
+    nibbles32(wb.add(2))
+}
+
+/// The 32 unsigned quants u of a Q5_0 block (d (f16), qh (u32 of fifth bits), 16 bytes of
+/// nibbles; u = nibble | fifth bit · 16, q = u − 16).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q5_0_unsigned(wb: *const u8) -> __m256i {
+    let high = bytes_from_bits((wb.add(2) as *const u32).read_unaligned());
+    _mm256_or_si256(nibbles32(wb.add(6)), _mm256_and_si256(high, _mm256_set1_epi8(16)))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q8_0_rows<const R: usize>(nb: usize, w: [*const u8; R], a: *const u8) -> [f32; R] {
+    dot_blocks32_rows(nb, w, 34, a, |wb| unsafe { q8_0_quants(wb) })
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q4_0_rows<const R: usize>(nb: usize, w: [*const u8; R], a: *const u8) -> [f32; R] {
+    dot_blocks32_offset_rows(nb, w, 18, a, |wb| unsafe { q4_0_unsigned(wb) })
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q5_0_rows<const R: usize>(nb: usize, w: [*const u8; R], a: *const u8) -> [f32; R] {
+    dot_blocks32_offset_rows(nb, w, 22, a, |wb| unsafe { q5_0_unsigned(wb) })
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q8_0<const N: usize>(
     nb: usize,
     w: *const u8,
     a: *const u8,
 ) -> [f32; N] {
-    // Block: d (f16), 32 × i8.
-    dot_blocks32(nb, w, 34, a, |wb| unsafe { load256(wb.add(2)) })
+    dot_blocks32(nb, w, 34, a, |wb| unsafe { q8_0_quants(wb) })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -439,8 +578,7 @@ unsafe fn dot_q4_0<const N: usize>(
     w: *const u8,
     a: *const u8,
 ) -> [f32; N] {
-    // Block: d (f16), 16 bytes of nibbles u; q = u − 8.
-    dot_blocks32_offset(nb, w, 18, a, |wb| unsafe { nibbles32(wb.add(2)) })
+    dot_blocks32_offset(nb, w, 18, a, |wb| unsafe { q4_0_unsigned(wb) })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -449,12 +587,7 @@ unsafe fn dot_q5_0<const N: usize>(
     w: *const u8,
     a: *const u8,
 ) -> [f32; N] {
-    // Block: d (f16), qh (u32 of fifth bits), 16 bytes of nibbles; u = nibble | fifth bit · 16,
-    // q = u − 16.
-    dot_blocks32_offset(nb, w, 22, a, |wb| unsafe {
-        let high = bytes_from_bits((wb.add(2) as *const u32).read_unaligned());
-        _mm256_or_si256(nibbles32(wb.add(6)), _mm256_and_si256(high, _mm256_set1_epi8(16)))
-    })
+    dot_blocks32_offset(nb, w, 22, a, |wb| unsafe { q5_0_unsigned(wb) })
 }
 
 // ---------------------------------------------------------------------------------------------
