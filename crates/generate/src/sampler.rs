@@ -274,7 +274,6 @@ impl Sampler {
         }
         self.cand.last().map_or(argmax(row), |c| c.0)
     }
-
 }
 
 /// A draw from every token with logit above `floor`, weighted exp((l − max) / t) (no top-k,

@@ -205,6 +205,7 @@ unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, out: &mut 
 rows_driver!(rows_q8_0, dot_q8_0, 34, 34, packed 0);
 rows_driver!(rows_q4_0, dot_q4_0, 18, 34, packed 8);
 rows_driver!(rows_q5_0, dot_q5_0, 22, 34, packed 16);
+
 /// Generates the driver for one activation row (decoding) against 32-element block weights:
 /// four weight rows at a time, their FMA chains interleaved so that one chain's latency does
 /// not hold up the stream (each row's operations, and so its bits, are those of the
