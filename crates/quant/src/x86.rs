@@ -415,10 +415,43 @@ unsafe fn block32<const N: usize>(
     let q = qw(wb);
     let abs_q = _mm256_sign_epi8(q, q);
     for k in 0..N {
-        let p = dot_u8_i8(abs_q, _mm256_sign_epi8(load256(ab.add(k * 32)), q));
         let da = _mm256_loadu_ps(ab.add((N + k) * 32) as *const f32);
-        acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc[k]);
+        acc[k] = fma_block_signed(acc[k], abs_q, q, load256(ab.add(k * 32)), dw, da);
     }
+}
+
+/// One block pair of the Q8_0 kernels: `acc + (dw·da) · Σ q·qa` per lane, as |q| times
+/// sign(q)·qa through `vpmaddubsw` (`abs_q` = |q|). Every Q8_0 kernel goes through here, so a
+/// row's operations, and its bits, do not depend on which kernel takes it.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn fma_block_signed(
+    acc: __m256,
+    abs_q: __m256i,
+    q: __m256i,
+    qa: __m256i,
+    dw: __m256,
+    da: __m256,
+) -> __m256 {
+    let p = dot_u8_i8(abs_q, _mm256_sign_epi8(qa, q));
+    _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc)
+}
+
+/// One block pair of the Q4_0/Q5_0 kernels: `acc + (dw·da) · Σ (u − offset)·qa` per lane, as
+/// Σ u·qa through `vpmaddubsw` minus `corr` (offset · Σ qa, from the packing). Every such
+/// kernel goes through here, as [`fma_block_signed`] for Q8_0.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn fma_block_offset(
+    acc: __m256,
+    u: __m256i,
+    qa: __m256i,
+    corr: __m256i,
+    dw: __m256,
+    da: __m256,
+) -> __m256 {
+    let p = _mm256_sub_epi32(dot_u8_i8(u, qa), corr);
+    _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc)
 }
 
 /// Like [`dot_blocks32`] for weights stored unsigned with an offset (Q4_0: q = u − 8, Q5_0:
@@ -442,12 +475,10 @@ unsafe fn dot_blocks32_offset<const N: usize>(
         let dw = load_f16x8(wb);
         let u = uw(wb);
         for k in 0..N {
-            let p = _mm256_sub_epi32(
-                dot_u8_i8(u, load256(ab.add(k * 32))),
-                load256(ab.add((2 * N + k) * 32)),
-            );
+            let qa = load256(ab.add(k * 32));
             let da = _mm256_loadu_ps(ab.add((N + k) * 32) as *const f32);
-            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc[k]);
+            let corr = load256(ab.add((2 * N + k) * 32));
+            acc[k] = fma_block_offset(acc[k], u, qa, corr, dw, da);
         }
     }
     let mut out = [0.0; N];
@@ -492,8 +523,7 @@ unsafe fn dot_blocks32_rows<const R: usize>(
             let wb = w[r].add(i * w_block);
             let dw = load_f16x8(wb);
             let q = qw(wb);
-            let p = dot_u8_i8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(qa, q));
-            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc[r]);
+            acc[r] = fma_block_signed(acc[r], _mm256_sign_epi8(q, q), q, qa, dw, da);
         }
     }
     acc.map(|v| hsum8(v))
@@ -519,8 +549,7 @@ unsafe fn dot_blocks32_offset_rows<const R: usize>(
         for r in 0..R {
             let wb = w[r].add(i * w_block);
             let dw = load_f16x8(wb);
-            let p = _mm256_sub_epi32(dot_u8_i8(uw(wb), qa), corr);
-            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(p), acc[r]);
+            acc[r] = fma_block_offset(acc[r], uw(wb), qa, corr, dw, da);
         }
     }
     acc.map(|v| hsum8(v))
