@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use ferrocodex_gguf::GgufFile;
 use ferrocodex_tokenizer::Tokenizer;
-use ferrocodex_quant::{f16_dot_ordered_many, f16_fma_many, vec_dot, GgmlType, LaneOrder};
+use ferrocodex_quant::{f16_dot_ordered_many, f16_fma_cells, vec_dot, GgmlType, LaneOrder};
 use half::f16;
 use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
@@ -308,14 +308,26 @@ impl Model {
         let mut o = vec![0f32; n * d];
         let mut gate = vec![0f32; n * c.n_ff];
         let mut up = vec![0f32; n * c.n_ff];
-        let mut angles = Vec::new();
+        // Rotary angles of every row's position, for each of the two bases, made once per
+        // pass rather than once per layer.
+        let angle_table = |base: f32| {
+            let mut table = Vec::with_capacity(n * c.rope_dim / 2);
+            let mut angles = Vec::new();
+            for &pos in &row_pos {
+                ops::rope_angles(pos, c.rope_dim, base, c.rope_freq_scale, &mut angles);
+                table.extend_from_slice(&angles);
+            }
+            table
+        };
+        let angles_global = angle_table(c.rope_base);
+        let angles_swa = if c.swa_layers.iter().any(|&s| s) { angle_table(c.rope_base_swa) } else { Vec::new() };
 
         for (l, lw) in w.layers.iter().enumerate() {
             // --- attention ---
-            h.copy_from_slice(&x);
-            for row in h.chunks_exact_mut(d) {
+            rows_from(&mut h, &x, d, |row, src| {
+                row.copy_from_slice(src);
                 self.norm(row, &lw.attn_norm, lw.attn_norm_b.as_deref());
-            }
+            });
             tr.dump("attn_norm", Some(l), &h);
             matmul(&self.pool, &lw.wq, &h, n, &segments, &mut q, &mut scratch);
             matmul(&self.pool, &lw.wk, &h, n, &segments, &mut k, &mut scratch);
@@ -327,30 +339,27 @@ impl Model {
             tr.dump("Kcur", Some(l), &k);
             tr.dump("Vcur", Some(l), &v);
             if let (Some(qn), Some(kn)) = (&lw.q_norm, &lw.k_norm) {
-                for head in q.chunks_exact_mut(hd) {
-                    ops::rms_norm(head, qn, c.norm_eps);
-                }
-                for head in k.chunks_exact_mut(hd) {
-                    ops::rms_norm(head, kn, c.norm_eps);
-                }
+                rows(&mut q, qd, |row| row.chunks_exact_mut(hd).for_each(|head| ops::rms_norm(head, qn, c.norm_eps)));
+                rows(&mut k, kvd, |row| row.chunks_exact_mut(hd).for_each(|head| ops::rms_norm(head, kn, c.norm_eps)));
                 tr.dump("Qcur_normed", Some(l), &q);
                 tr.dump("Kcur_normed", Some(l), &k);
             }
             let swa = c.swa_layers[l];
-            let base = if swa { c.rope_base_swa } else { c.rope_base };
-            for r in 0..n {
-                ops::rope_angles(row_pos[r], c.rope_dim, base, c.rope_freq_scale, &mut angles);
-                let rope = |head: &mut [f32]| match c.rope_layout {
-                    RopeLayout::Halves => ops::rope_halves(&mut head[..c.rope_dim], &angles),
-                    RopeLayout::Adjacent => ops::rope_adjacent(&mut head[..c.rope_dim], &angles),
-                };
-                q[r * qd..(r + 1) * qd].chunks_exact_mut(hd).for_each(rope);
-                k[r * kvd..(r + 1) * kvd].chunks_exact_mut(hd).for_each(rope);
-            }
+            let angles = if swa { &angles_swa } else { &angles_global };
+            let half = c.rope_dim / 2;
+            let rope = |row: &mut [f32], r: usize| {
+                let angles = &angles[r * half..(r + 1) * half];
+                row.chunks_exact_mut(hd).for_each(|head| match c.rope_layout {
+                    RopeLayout::Halves => ops::rope_halves(&mut head[..c.rope_dim], angles),
+                    RopeLayout::Adjacent => ops::rope_adjacent(&mut head[..c.rope_dim], angles),
+                });
+            };
+            rows_indexed(&mut q, qd, rope);
+            rows_indexed(&mut k, kvd, rope);
             tr.dump("Qcur_rope", Some(l), &q);
             tr.dump("Kcur_rope", Some(l), &k);
             if let Some(s) = c.query_scale {
-                q.iter_mut().for_each(|v| *v *= s);
+                rows(&mut q, qd, |row| row.iter_mut().for_each(|v| *v *= s));
             }
             for r in 0..n {
                 cache.push(row_seq[r], l, &k[r * kvd..(r + 1) * kvd], &v[r * vd..(r + 1) * vd]);
@@ -380,20 +389,17 @@ impl Model {
                     live_segments[input] += 1;
                 }
             }
-            if let Some(pn) = &lw.post_attn_norm {
-                for row in o.chunks_exact_mut(d) {
-                    ops::rms_norm(row, pn, c.norm_eps);
-                }
+            residual(&mut x, &mut o, d, lw.post_attn_norm.as_deref(), c.norm_eps);
+            if lw.post_attn_norm.is_some() {
                 tr.dump("attn_post_norm", Some(l), &o);
             }
-            x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
             tr.dump("sa_out", Some(l), &x);
 
             // --- feed-forward ---
-            h.copy_from_slice(&x);
-            for row in h.chunks_exact_mut(d) {
+            rows_from(&mut h, &x, d, |row, src| {
+                row.copy_from_slice(src);
                 self.norm(row, &lw.ffn_norm, lw.ffn_norm_b.as_deref());
-            }
+            });
             tr.dump("ffn_norm", Some(l), &h);
             let act = |v: f32| match c.activation {
                 Activation::Silu => ops::silu(v),
@@ -406,21 +412,18 @@ impl Model {
                     matmul(&self.pool, wg, &h, live, &live_segments, &mut gate, &mut scratch);
                     tr.dump("ffn_gate", Some(l), &gate);
                     tr.dump("ffn_up", Some(l), &up);
-                    gate.iter_mut().zip(&up).for_each(|(g, u)| *g = act(*g) * u);
+                    rows_from(&mut gate, &up, c.n_ff, |g, u| g.iter_mut().zip(u).for_each(|(g, u)| *g = act(*g) * u));
                 }
-                None => gate.iter_mut().zip(&up).for_each(|(g, u)| *g = act(*u)),
+                None => rows_from(&mut gate, &up, c.n_ff, |g, u| g.iter_mut().zip(u).for_each(|(g, u)| *g = act(*u))),
             }
             tr.dump("ffn_act", Some(l), &gate);
             matmul(&self.pool, &lw.w_down, &gate, live, &live_segments, &mut o, &mut scratch);
             add_bias(&mut o, lw.b_down.as_deref());
             tr.dump("ffn_out", Some(l), &o);
-            if let Some(pn) = &lw.post_ffn_norm {
-                for row in o.chunks_exact_mut(d) {
-                    ops::rms_norm(row, pn, c.norm_eps);
-                }
+            residual(&mut x, &mut o, d, lw.post_ffn_norm.as_deref(), c.norm_eps);
+            if lw.post_ffn_norm.is_some() {
                 tr.dump("ffn_post_norm", Some(l), &o);
             }
-            x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
             tr.dump("l_out", Some(l), &x);
         }
         for r in 0..n {
@@ -541,15 +544,8 @@ impl Model {
             }
             // Lane accumulators, laid out [lane][head][dim]: cell j goes to lane j mod lanes.
             let mut acc = vec![0f32; lanes * sg * hd_v];
-            let mut p = vec![0f32; sg];
-            for (jj, cell) in (first..=pos).enumerate() {
-                for (i, pi) in p.iter_mut().enumerate() {
-                    *pi = probs[i * npos + jj];
-                }
-                let v = f16_bytes(&values[cell * vd + kvh * hd_v..][..hd_v]);
-                let lane = cell % lanes;
-                f16_fma_many(&p, v, hd_v, &mut acc[lane * sg * hd_v..(lane + 1) * sg * hd_v]);
-            }
+            let v = f16_bytes(&values[first * vd + kvh * hd_v..pos * vd + kvh * hd_v + hd_v]);
+            f16_fma_cells(&probs, sg, v, vd, hd_v, npos, lanes, first % lanes, &mut acc);
             for i in 0..sg {
                 let lane = |l: usize| &acc[(l * sg + i) * hd_v..][..hd_v];
                 reduce_lanes(order, &lane, &mut out_sub[i * hd_v..(i + 1) * hd_v]);
@@ -619,4 +615,67 @@ fn add_bias(x: &mut [f32], b: Option<&[f32]>) {
 fn f16_bytes(h: &[f16]) -> &[u8] {
     // SAFETY: f16 is a plain 2-byte value with no padding; any byte view of it is valid.
     unsafe { std::slice::from_raw_parts(h.as_ptr().cast::<u8>(), std::mem::size_of_val(h)) }
+}
+
+/// Passes whose per-row work spans at least this many elements run it on the pool; smaller
+/// ones (decoding a few sequences) stay on the calling thread, where a fork would cost more
+/// than it saves.
+const PAR_MIN_ELEMENTS: usize = 1 << 15;
+
+/// Rows handed to one task: about this many elements each.
+fn rows_per_task(width: usize) -> usize {
+    (8192 / width.max(1)).max(1)
+}
+
+/// `f(row)` for each `width`-element row of `data`. Every row goes through the same
+/// operations wherever it runs, so the result does not depend on the split.
+fn rows(data: &mut [f32], width: usize, f: impl Fn(&mut [f32]) + Sync) {
+    rows_indexed(data, width, |row, _| f(row));
+}
+
+/// `f(row, r)` for each `width`-element row `r` of `data` (see [`rows`]).
+fn rows_indexed(data: &mut [f32], width: usize, f: impl Fn(&mut [f32], usize) + Sync) {
+    if data.len() < PAR_MIN_ELEMENTS {
+        data.chunks_exact_mut(width).enumerate().for_each(|(r, row)| f(row, r));
+        return;
+    }
+    let per = rows_per_task(width);
+    data.par_chunks_mut(per * width).enumerate().for_each(|(t, chunk)| {
+        for (i, row) in chunk.chunks_exact_mut(width).enumerate() {
+            f(row, t * per + i);
+        }
+    });
+}
+
+/// `f(row, src row)` for each `width`-element row of `data` and the same row of `src`
+/// (see [`rows`]).
+fn rows_from(data: &mut [f32], src: &[f32], width: usize, f: impl Fn(&mut [f32], &[f32]) + Sync) {
+    let src = &src[..data.len()];
+    if data.len() < PAR_MIN_ELEMENTS {
+        data.chunks_exact_mut(width).zip(src.chunks_exact(width)).for_each(|(row, s)| f(row, s));
+        return;
+    }
+    let per = rows_per_task(width) * width;
+    data.par_chunks_mut(per).zip(src.par_chunks(per)).for_each(|(chunk, s)| {
+        chunk.chunks_exact_mut(width).zip(s.chunks_exact(width)).for_each(|(row, s)| f(row, s));
+    });
+}
+
+/// The residual step: each row of `o` RMS-normalised by `norm` where there is one, then added
+/// to the same row of `x`.
+fn residual(x: &mut [f32], o: &mut [f32], d: usize, norm: Option<&[f32]>, eps: f32) {
+    let step = |xr: &mut [f32], or: &mut [f32]| {
+        if let Some(w) = norm {
+            ops::rms_norm(or, w, eps);
+        }
+        xr.iter_mut().zip(or.iter()).for_each(|(a, b)| *a += b);
+    };
+    if x.len() < PAR_MIN_ELEMENTS {
+        x.chunks_exact_mut(d).zip(o.chunks_exact_mut(d)).for_each(|(xr, or)| step(xr, or));
+        return;
+    }
+    let per = rows_per_task(d) * d;
+    x.par_chunks_mut(per).zip(o.par_chunks_mut(per)).for_each(|(xc, oc)| {
+        xc.chunks_exact_mut(d).zip(oc.chunks_exact_mut(d)).for_each(|(xr, or)| step(xr, or));
+    });
 }

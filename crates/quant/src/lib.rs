@@ -224,24 +224,34 @@ fn length_panic(t: impl Display, n: usize) -> ! {
     panic!("{n} elements are not a whole number of {t} blocks")
 }
 
-/// `out[h][d] = fma(p[h], v[d], out[h][d])` for every `h`: one row of half floats `v` (`n`
-/// values, as bytes) scaled by each weight in `p` and added, with one rounding, to the matching
-/// row of `out` (`p.len()` rows of `n`), reading `v` once for all of them — the value side of
-/// attention, where the rows are the lane accumulators of the query heads sharing a key/value
-/// head. The same bits as the plain loop in [`scalar::f16_fma_many`].
+/// The value side of attention for one key/value head, over a run of `cells` cached value
+/// rows: for each cell `j` in increasing order, each of the `heads` query heads `h` and each
+/// element `d`,
+///
+/// `acc[lane][h][d] = fma(p[h · cells + j], v_j[d], acc[lane][h][d])` with `lane = (lane0 + j) mod lanes`.
+///
+/// `v` holds the rows as half floats (bytes), row `j` starting `stride` values after row
+/// `j − 1`, each `n` long; `acc` is `lanes` × `heads` × `n`. The lanes are the reference's
+/// accumulators of a half-precision dot product over the cells ([`LaneOrder`]). The same bits
+/// as the plain loop in [`scalar::f16_fma_cells`].
 ///
 /// # Panics
-/// If `v` is not `2 · n` bytes or `out` is not `p.len() · n` values.
-pub fn f16_fma_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
-    assert_eq!(v.len(), 2 * n, "f16_fma_many: value row length");
-    assert_eq!(out.len(), p.len() * n, "f16_fma_many: output length");
+/// If the lengths do not match that description.
+#[allow(clippy::too_many_arguments)]
+pub fn f16_fma_cells(p: &[f32], heads: usize, v: &[u8], stride: usize, n: usize, cells: usize, lanes: usize, lane0: usize, acc: &mut [f32]) {
+    assert_eq!(p.len(), heads * cells, "f16_fma_cells: weights");
+    assert!(stride >= n && lanes > 0, "f16_fma_cells: stride or lanes");
+    if cells > 0 {
+        assert_eq!(v.len(), 2 * ((cells - 1) * stride + n), "f16_fma_cells: value rows");
+    }
+    assert_eq!(acc.len(), lanes * heads * n, "f16_fma_cells: accumulators");
     #[cfg(target_arch = "x86_64")]
     if x86::available() {
         // SAFETY: the CPU has the features, and the lengths were checked above.
-        unsafe { x86::f16_fma_many(p, v, n, out) };
+        unsafe { x86::f16_fma_cells(p, heads, v, stride, n, cells, lanes, lane0, acc) };
         return;
     }
-    scalar::f16_fma_many(p, v, n, out)
+    scalar::f16_fma_cells(p, heads, v, stride, n, cells, lanes, lane0, acc)
 }
 
 /// The order in which llama.cpp's CPU backend adds up a half-precision dot product, which

@@ -751,14 +751,20 @@ mod tests {
     }
 }
 
-/// `out[h·n + d] = fma(p[h], v[d], out[h·n + d])` with `v` as `n` half floats (the reference
-/// for [`crate::f16_fma_many`]).
-pub fn f16_fma_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
-    for (h, &ph) in p.iter().enumerate() {
-        let row = &mut out[h * n..(h + 1) * n];
-        for (d, o) in row.iter_mut().enumerate() {
-            let x = crate::fp::f16_to_f32(u16::from_le_bytes([v[2 * d], v[2 * d + 1]]));
-            *o = ph.mul_add(x, *o);
+/// The reference for [`crate::f16_fma_cells`]: cell by cell, each head's row of its lane's
+/// accumulators gets `fma(p, v, acc)` element by element.
+#[allow(clippy::too_many_arguments)]
+pub fn f16_fma_cells(p: &[f32], heads: usize, v: &[u8], stride: usize, n: usize, cells: usize, lanes: usize, lane0: usize, acc: &mut [f32]) {
+    for j in 0..cells {
+        let lane = (lane0 + j) % lanes;
+        let row = &v[2 * j * stride..2 * (j * stride + n)];
+        for h in 0..heads {
+            let ph = p[h * cells + j];
+            let out = &mut acc[(lane * heads + h) * n..][..n];
+            for (d, o) in out.iter_mut().enumerate() {
+                let x = crate::fp::f16_to_f32(u16::from_le_bytes([row[2 * d], row[2 * d + 1]]));
+                *o = ph.mul_add(x, *o);
+            }
         }
     }
 }

@@ -1176,28 +1176,125 @@ pub(crate) unsafe fn quantize_q8_k(x: &[f32], y: &mut [u8]) {
     }
 }
 
-/// [`crate::f16_fma_many`]: eight values of `v` converted once, then fused into every
-/// output row (the same bits as the scalar loop's `mul_add`).
+/// [`crate::f16_fma_cells`]: lane by lane, a tile of `H` heads × `C` vectors of 8 elements is
+/// held in registers while the lane's cells stream past (each cell's values converted once
+/// for all `H` heads), so an accumulator is loaded and stored once per lane rather than once
+/// per cell. Heads go four, then two, then one at a time; elements `8C`, then 8 at a time,
+/// then one by one. Each accumulator element still takes its cells in increasing order, one
+/// fused multiply-add each: the scalar loop's bits.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn f16_fma_many(p: &[f32], v: &[u8], n: usize, out: &mut [f32]) {
-    let vp = v.as_ptr();
-    let op = out.as_mut_ptr();
-    let mut d = 0;
-    while d + 8 <= n {
-        let x = _mm256_cvtph_ps(load128(vp.add(2 * d)));
-        for (h, &ph) in p.iter().enumerate() {
-            let o = op.add(h * n + d);
-            _mm256_storeu_ps(o, _mm256_fmadd_ps(_mm256_set1_ps(ph), x, _mm256_loadu_ps(o)));
+pub(crate) unsafe fn f16_fma_cells(p: &[f32], heads: usize, v: &[u8], stride: usize, n: usize, cells: usize, lanes: usize, lane0: usize, acc: &mut [f32]) {
+    let ap = acc.as_mut_ptr();
+    for lane in 0..lanes {
+        // The first cell that falls in this lane.
+        let j0 = (lane + lanes - lane0 % lanes) % lanes;
+        if j0 >= cells {
+            continue;
         }
-        d += 8;
+        let mut h = 0;
+        while h < heads {
+            let hs = match heads - h {
+                4.. => 4,
+                2 | 3 => 2,
+                _ => 1,
+            };
+            let t = Tile { p: p.as_ptr().add(h * cells), cells, v: v.as_ptr(), stride, lanes, j0, acc: ap.add((lane * heads + h) * n), n };
+            let mut d = 0;
+            match hs {
+                4 => {
+                    while d + 16 <= n {
+                        t.run::<4, 2>(d);
+                        d += 16;
+                    }
+                    while d + 8 <= n {
+                        t.run::<4, 1>(d);
+                        d += 8;
+                    }
+                }
+                2 => {
+                    while d + 32 <= n {
+                        t.run::<2, 4>(d);
+                        d += 32;
+                    }
+                    while d + 8 <= n {
+                        t.run::<2, 1>(d);
+                        d += 8;
+                    }
+                }
+                _ => {
+                    while d + 64 <= n {
+                        t.run::<1, 8>(d);
+                        d += 64;
+                    }
+                    while d + 8 <= n {
+                        t.run::<1, 1>(d);
+                        d += 8;
+                    }
+                }
+            }
+            for d in d..n {
+                let mut j = j0;
+                while j < cells {
+                    let x = load_f16(t.v.add(2 * (j * stride + d)));
+                    for i in 0..hs {
+                        let o = t.acc.add(i * n + d);
+                        *o = (*t.p.add(i * cells + j)).mul_add(x, *o);
+                    }
+                    j += lanes;
+                }
+            }
+            h += hs;
+        }
     }
-    while d < n {
-        let x = load_f16(vp.add(2 * d));
-        for (h, &ph) in p.iter().enumerate() {
-            let o = op.add(h * n + d);
-            *o = ph.mul_add(x, *o);
+}
+
+/// One lane's run of cells for a group of heads in [`f16_fma_cells`].
+struct Tile {
+    /// The group's first head's weights (`cells` per head).
+    p: *const f32,
+    cells: usize,
+    /// Cell 0's values.
+    v: *const u8,
+    stride: usize,
+    lanes: usize,
+    /// The lane's first cell.
+    j0: usize,
+    /// The group's first head's accumulator row in this lane (`n` per head).
+    acc: *mut f32,
+    n: usize,
+}
+
+impl Tile {
+    /// Elements `d .. d + 8C` of `H` heads' accumulators, over the lane's cells.
+    #[inline(always)]
+    unsafe fn run<const H: usize, const C: usize>(&self, d: usize) {
+        let mut a = [[_mm256_setzero_ps(); C]; H];
+        for (i, row) in a.iter_mut().enumerate() {
+            for (c, r) in row.iter_mut().enumerate() {
+                *r = _mm256_loadu_ps(self.acc.add(i * self.n + d + 8 * c));
+            }
         }
-        d += 1;
+        let mut j = self.j0;
+        while j < self.cells {
+            let vp = self.v.add(2 * (j * self.stride + d));
+            let mut x = [_mm256_setzero_ps(); C];
+            for (c, xc) in x.iter_mut().enumerate() {
+                *xc = _mm256_cvtph_ps(load128(vp.add(16 * c)));
+            }
+            for (i, row) in a.iter_mut().enumerate() {
+                let w = _mm256_set1_ps(*self.p.add(i * self.cells + j));
+                for (c, r) in row.iter_mut().enumerate() {
+                    *r = _mm256_fmadd_ps(w, x[c], *r);
+                }
+            }
+            j += self.lanes;
+        }
+        for (i, row) in a.iter().enumerate() {
+            for (c, r) in row.iter().enumerate() {
+                _mm256_storeu_ps(self.acc.add(i * self.n + d + 8 * c), *r);
+            }
+        }
     }
 }
 

@@ -411,17 +411,28 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// The fast value-accumulation kernel gives the scalar loop's bits, for any row length
-    /// (whole vectors and a tail) and any number of output rows.
+    /// (whole tiles, whole vectors and a tail), number of heads (groups of 4, 2 and 1), row
+    /// stride, cell count and lane layout.
     #[test]
-    fn f16_fma_many_matches_the_scalar_loop(n in 1usize..70, rows in 1usize..6, seed in any::<u64>()) {
+    fn f16_fma_cells_matches_the_scalar_loop(
+        n in 1usize..90,
+        heads in 1usize..8,
+        cells in 0usize..40,
+        pad in 0usize..5,
+        lanes in prop::sample::select(vec![1usize, 8, 32]),
+        lane0 in 0usize..40,
+        seed in any::<u64>(),
+    ) {
         let mut rng = Rng::new(seed);
-        let v = quantized(GgmlType::F16, &rng.floats(n));
-        let p = rng.floats(rows);
-        let start = rng.floats(rows * n);
+        let stride = n + pad;
+        let len = if cells == 0 { 0 } else { (cells - 1) * stride + n };
+        let v = quantized(GgmlType::F16, &rng.floats(len));
+        let p = rng.floats(heads * cells);
+        let start = rng.floats(lanes * heads * n);
         let mut fast = start.clone();
-        ferrocodex_quant::f16_fma_many(&p, &v, n, &mut fast);
+        ferrocodex_quant::f16_fma_cells(&p, heads, &v, stride, n, cells, lanes, lane0, &mut fast);
         let mut reference = start;
-        ferrocodex_quant::scalar::f16_fma_many(&p, &v, n, &mut reference);
+        ferrocodex_quant::scalar::f16_fma_cells(&p, heads, &v, stride, n, cells, lanes, lane0, &mut reference);
         prop_assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), reference.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
     }
 
