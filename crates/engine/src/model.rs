@@ -514,42 +514,46 @@ impl Model {
             let (keys, values) = cache.layer(row_seq[r], layer);
             let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
             let npos = pos + 1 - first;
-            let mut qh = vec![f16::ZERO; sg * hd];
-            qh.convert_from_f32_slice(&q[r * n_head * hd + h0 * hd..][..sg * hd]);
-            let qb = f16_bytes(&qh);
-            let mut raw = vec![0f32; npos * sg];
-            if hd % 8 == 0 {
-                let k = f16_bytes(&keys[first * kvd + kvh * hd..pos * kvd + kvh * hd + hd]);
-                f16_dot_ordered_many(dot_order, hd, k, kvd, npos, qb, &mut raw);
-            } else {
-                for (j, cell) in (first..=pos).enumerate() {
-                    let k = f16_bytes(&keys[cell * kvd + kvh * hd..][..hd]);
-                    for i in 0..sg {
-                        raw[j * sg + i] = vec_dot(GgmlType::F16, hd, k, &qb[2 * i * hd..2 * (i + 1) * hd]);
+            ATTENTION_SCRATCH.with_borrow_mut(|scratch| {
+                let AttentionScratch { qh, raw, probs, acc } = scratch;
+                // Every buffer is wholly written below before it is read.
+                qh.resize(sg * hd, f16::ZERO);
+                raw.resize(npos * sg, 0.0);
+                probs.resize(sg * npos, 0.0);
+                acc.resize(lanes * sg * hd_v, 0.0);
+                qh.convert_from_f32_slice(&q[r * n_head * hd + h0 * hd..][..sg * hd]);
+                let qb = f16_bytes(qh);
+                if hd % 8 == 0 {
+                    let k = f16_bytes(&keys[first * kvd + kvh * hd..pos * kvd + kvh * hd + hd]);
+                    f16_dot_ordered_many(dot_order, hd, k, kvd, npos, qb, raw);
+                } else {
+                    for (j, cell) in (first..=pos).enumerate() {
+                        let k = f16_bytes(&keys[cell * kvd + kvh * hd..][..hd]);
+                        for i in 0..sg {
+                            raw[j * sg + i] = vec_dot(GgmlType::F16, hd, k, &qb[2 * i * hd..2 * (i + 1) * hd]);
+                        }
                     }
                 }
-            }
-            let mut probs = vec![0f32; sg * npos];
-            for (j, r) in raw.chunks_exact(sg).enumerate() {
-                for (i, &v) in r.iter().enumerate() {
-                    probs[i * npos + j] = v * scale;
+                for (j, r) in raw.chunks_exact(sg).enumerate() {
+                    for (i, &v) in r.iter().enumerate() {
+                        probs[i * npos + j] = v * scale;
+                    }
                 }
-            }
-            for ph in probs.chunks_exact_mut(npos) {
-                ops::softmax_cells(ph, first);
-                // The reference rounds the weights to half precision before the values.
-                for p in ph.iter_mut() {
-                    *p = f16::from_f32(*p).to_f32();
+                for ph in probs.chunks_exact_mut(npos) {
+                    ops::softmax_cells(ph, first);
+                    // The reference rounds the weights to half precision before the values.
+                    for p in ph.iter_mut() {
+                        *p = f16::from_f32(*p).to_f32();
+                    }
                 }
-            }
-            // Lane accumulators, laid out [lane][head][dim]: cell j goes to lane j mod lanes.
-            let mut acc = vec![0f32; lanes * sg * hd_v];
-            let v = f16_bytes(&values[first * vd + kvh * hd_v..pos * vd + kvh * hd_v + hd_v]);
-            f16_fma_cells(&probs, sg, v, vd, hd_v, npos, lanes, first % lanes, &mut acc);
-            for i in 0..sg {
-                let lane = |l: usize| &acc[(l * sg + i) * hd_v..][..hd_v];
-                reduce_lanes(order, &lane, &mut out_sub[i * hd_v..(i + 1) * hd_v]);
-            }
+                // Lane accumulators, laid out [lane][head][dim]: cell j goes to lane j mod lanes.
+                let v = f16_bytes(&values[first * vd + kvh * hd_v..pos * vd + kvh * hd_v + hd_v]);
+                f16_fma_cells(probs, sg, v, vd, hd_v, npos, lanes, first % lanes, acc);
+                for i in 0..sg {
+                    let lane = |l: usize| &acc[(l * sg + i) * hd_v..][..hd_v];
+                    reduce_lanes(order, &lane, &mut out_sub[i * hd_v..(i + 1) * hd_v]);
+                }
+            });
         };
         if rows * per_row == 1 {
             out.chunks_exact_mut(sg * hd_v).enumerate().for_each(task);
@@ -558,6 +562,20 @@ impl Model {
                 .install(|| out.par_chunks_exact_mut(sg * hd_v).enumerate().for_each(task));
         }
     }
+}
+
+/// One thread's working buffers for [`Model::attention`], kept from task to task so that a
+/// pass does not allocate and clear them for every row and head group.
+#[derive(Default)]
+struct AttentionScratch {
+    qh: Vec<f16>,
+    raw: Vec<f32>,
+    probs: Vec<f32>,
+    acc: Vec<f32>,
+}
+
+thread_local! {
+    static ATTENTION_SCRATCH: std::cell::RefCell<AttentionScratch> = Default::default();
 }
 
 /// Hands memory freed by the tokenizer build (tens of megabytes of merge strings, freed on its

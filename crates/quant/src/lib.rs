@@ -225,8 +225,8 @@ fn length_panic(t: impl Display, n: usize) -> ! {
 }
 
 /// The value side of attention for one key/value head, over a run of `cells` cached value
-/// rows: for each cell `j` in increasing order, each of the `heads` query heads `h` and each
-/// element `d`,
+/// rows: every element of `acc` starts at 0, then for each cell `j` in increasing order, each
+/// of the `heads` query heads `h` and each element `d`,
 ///
 /// `acc[lane][h][d] = fma(p[h · cells + j], v_j[d], acc[lane][h][d])` with `lane = (lane0 + j) mod lanes`.
 ///

@@ -751,10 +751,11 @@ mod tests {
     }
 }
 
-/// The reference for [`crate::f16_fma_cells`]: cell by cell, each head's row of its lane's
-/// accumulators gets `fma(p, v, acc)` element by element.
+/// The reference for [`crate::f16_fma_cells`]: the accumulators zeroed, then cell by cell,
+/// each head's row of its lane's accumulators gets `fma(p, v, acc)` element by element.
 #[allow(clippy::too_many_arguments)]
 pub fn f16_fma_cells(p: &[f32], heads: usize, v: &[u8], stride: usize, n: usize, cells: usize, lanes: usize, lane0: usize, acc: &mut [f32]) {
+    acc.fill(0.0);
     for j in 0..cells {
         let lane = (lane0 + j) % lanes;
         let row = &v[2 * j * stride..2 * (j * stride + n)];

@@ -1177,9 +1177,9 @@ pub(crate) unsafe fn quantize_q8_k(x: &[f32], y: &mut [u8]) {
 }
 
 /// [`crate::f16_fma_cells`]: lane by lane, a tile of `H` heads × `C` vectors of 8 elements is
-/// held in registers while the lane's cells stream past (each cell's values converted once
-/// for all `H` heads), so an accumulator is loaded and stored once per lane rather than once
-/// per cell. Heads go four, then two, then one at a time; elements `8C`, then 8 at a time,
+/// held in registers from zero while the lane's cells stream past (each cell's values
+/// converted once for all `H` heads), so an accumulator is stored once rather than loaded and
+/// stored once per cell. Heads go four, then two, then one at a time; elements `8C`, then 8 at a time,
 /// then one by one. Each accumulator element still takes its cells in increasing order, one
 /// fused multiply-add each: the scalar loop's bits.
 #[allow(clippy::too_many_arguments)]
@@ -1190,6 +1190,7 @@ pub(crate) unsafe fn f16_fma_cells(p: &[f32], heads: usize, v: &[u8], stride: us
         // The first cell that falls in this lane.
         let j0 = (lane + lanes - lane0 % lanes) % lanes;
         if j0 >= cells {
+            acc[lane * heads * n..(lane + 1) * heads * n].fill(0.0);
             continue;
         }
         let mut h = 0;
@@ -1234,6 +1235,9 @@ pub(crate) unsafe fn f16_fma_cells(p: &[f32], heads: usize, v: &[u8], stride: us
                 }
             }
             for d in d..n {
+                for i in 0..hs {
+                    *t.acc.add(i * n + d) = 0.0;
+                }
                 let mut j = j0;
                 while j < cells {
                     let x = load_f16(t.v.add(2 * (j * stride + d)));
@@ -1266,15 +1270,10 @@ struct Tile {
 }
 
 impl Tile {
-    /// Elements `d .. d + 8C` of `H` heads' accumulators, over the lane's cells.
+    /// Elements `d .. d + 8C` of `H` heads' accumulators, from zero over the lane's cells.
     #[inline(always)]
     unsafe fn run<const H: usize, const C: usize>(&self, d: usize) {
         let mut a = [[_mm256_setzero_ps(); C]; H];
-        for (i, row) in a.iter_mut().enumerate() {
-            for (c, r) in row.iter_mut().enumerate() {
-                *r = _mm256_loadu_ps(self.acc.add(i * self.n + d + 8 * c));
-            }
-        }
         let mut j = self.j0;
         while j < self.cells {
             let vp = self.v.add(2 * (j * self.stride + d));
