@@ -130,6 +130,9 @@ pub(crate) struct Batch<'m> {
     pub last_batch: usize,
     /// Tokens generated so far (all jobs).
     pub generated: u64,
+    /// See [`SchedulerConfig::mean_logprobs`](crate::SchedulerConfig::mean_logprobs) (on by
+    /// default).
+    pub mean_logprobs: bool,
 }
 
 impl<'m> Batch<'m> {
@@ -141,6 +144,7 @@ impl<'m> Batch<'m> {
             prefill_chunk: prefill_chunk.max(1),
             last_batch: 0,
             generated: 0,
+            mean_logprobs: true,
         }
     }
 
@@ -257,12 +261,13 @@ impl<'m> Batch<'m> {
         // Every decoding sample draws its token at once, on the model's threads (sampling a
         // large vocabulary is a good part of a step when many sequences decode together).
         let mut draws: Vec<Option<Draw>> = {
-            let mut work: Vec<(&mut Sampler, &[f32], Option<usize>)> = Vec::new();
+            let mut work: Vec<(&mut Sampler, &[f32], Option<usize>, bool)> = Vec::new();
             let mut row = 0;
-            let info: Vec<(bool, usize, Option<usize>)> = self
+            let all = self.mean_logprobs;
+            let info: Vec<(bool, usize, Option<usize>, bool)> = self
                 .jobs
                 .iter()
-                .map(|j| (j.wants_prompt_logprobs(), j.p.ids.len(), j.p.req.logprobs))
+                .map(|j| (j.wants_prompt_logprobs(), j.p.ids.len(), j.p.req.logprobs, scores(all, &j.p.req)))
                 .collect();
             let mut samples: Vec<Vec<Option<&mut Sample>>> =
                 self.jobs.iter_mut().map(|j| j.samples.iter_mut().map(Some).collect()).collect();
@@ -271,24 +276,24 @@ impl<'m> Batch<'m> {
                 match *owner {
                     Owner::Prefill { job, start, end } => {
                         row += match info[job] {
-                            (true, _, _) => end - start,
-                            (false, len, _) => usize::from(end == len),
+                            (true, ..) => end - start,
+                            (false, len, ..) => usize::from(end == len),
                         };
                         slots.push(false);
                     }
                     Owner::Decode { job, sample } => {
-                        let n_top = info[job].2;
+                        let (_, _, n_top, score) = info[job];
                         let s = samples[job][sample].take().expect("each sample decodes once per pass");
-                        work.push((&mut s.sampler, logits.row(row), n_top));
+                        work.push((&mut s.sampler, logits.row(row), n_top, score));
                         row += 1;
                         slots.push(true);
                     }
                 }
             }
             let drawn: Vec<Draw> = if work.len() > 1 {
-                model.pool().install(|| work.into_par_iter().map(|(s, r, n)| draw(s, r, n)).collect())
+                model.pool().install(|| work.into_par_iter().map(|(s, r, n, sc)| draw(s, r, n, sc)).collect())
             } else {
-                work.into_iter().map(|(s, r, n)| draw(s, r, n)).collect()
+                work.into_iter().map(|(s, r, n, sc)| draw(s, r, n, sc)).collect()
             };
             let mut drawn = drawn.into_iter();
             slots.into_iter().map(|d| if d { drawn.next() } else { None }).collect()
@@ -419,8 +424,9 @@ impl<'m> Batch<'m> {
 
     /// Draws sample `si`'s next token from `row` and takes it into the output.
     fn advance(&mut self, ji: usize, si: usize, row: &[f32]) {
-        let n_top = self.jobs[ji].p.req.logprobs;
-        let d = draw(&mut self.jobs[ji].samples[si].sampler, row, n_top);
+        let req = &self.jobs[ji].p.req;
+        let (n_top, score) = (req.logprobs, scores(self.mean_logprobs, req));
+        let d = draw(&mut self.jobs[ji].samples[si].sampler, row, n_top, score);
         self.take(ji, si, d);
     }
 
@@ -614,9 +620,24 @@ struct Draw {
     top: Option<Vec<(u32, f32)>>,
 }
 
-fn draw(sampler: &mut Sampler, row: &[f32], n_top: Option<usize>) -> Draw {
+/// Whether a request's tokens need their log-probabilities: when asked for, for the best_of
+/// ranking, or for every choice's mean (`all`).
+fn scores(all: bool, req: &CompletionRequest) -> bool {
+    all || req.logprobs.is_some() || req.samples() > req.n
+}
+
+/// Draws the next token; its log-probability (NaN unless `score` or `n_top`) comes from a
+/// second pass over the row.
+fn draw(sampler: &mut Sampler, row: &[f32], n_top: Option<usize>, score: bool) -> Draw {
     let token = sampler.sample(row);
     sampler.accept(token);
+    if !score && n_top.is_none() {
+        return Draw {
+            token,
+            logprob: f64::NAN,
+            top: None,
+        };
+    }
     let lse = log_sum_exp(row);
     Draw {
         token,

@@ -176,7 +176,9 @@ pub struct Choice {
     pub tokens: Vec<u32>,
     pub finish_reason: FinishReason,
     pub logprobs: Option<Logprobs>,
-    /// Mean log-probability of the generated tokens (the best_of ranking); 0 when none.
+    /// Mean log-probability of the generated tokens (the best_of ranking); 0 when none; NaN
+    /// when the scheduler was told not to compute it and the request did not need it
+    /// ([`SchedulerConfig::mean_logprobs`](crate::SchedulerConfig::mean_logprobs)).
     pub mean_logprob: f64,
 }
 

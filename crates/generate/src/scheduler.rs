@@ -21,6 +21,10 @@ pub struct SchedulerConfig {
     pub max_queue: usize,
     /// Most prompt tokens prefilled per forward pass.
     pub prefill_chunk: usize,
+    /// Compute every choice's [`mean_logprob`](crate::Choice::mean_logprob), also for requests
+    /// that need none (no `logprobs`, no `best_of` ranking). Off, such choices report NaN and
+    /// each of their tokens skips a pass over the vocabulary.
+    pub mean_logprobs: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -29,6 +33,7 @@ impl Default for SchedulerConfig {
             max_seqs: 32,
             max_queue: 64,
             prefill_chunk: 256,
+            mean_logprobs: true,
         }
     }
 }
@@ -171,6 +176,7 @@ impl Scheduler {
 
 fn run(model: &Model, shared: &Shared, cfg: &SchedulerConfig) {
     let mut batch = Batch::new(model, cfg.prefill_chunk);
+    batch.mean_logprobs = cfg.mean_logprobs;
     loop {
         {
             let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());

@@ -267,7 +267,7 @@ fn invalid_requests_name_the_parameter() {
 #[test]
 fn the_scheduler_cancels_expires_and_refuses_when_full() {
     let model = tiny(TinyArch::Qwen2);
-    let sched = Scheduler::start(model.clone(), SchedulerConfig { max_seqs: 1, max_queue: 1, prefill_chunk: 64 });
+    let sched = Scheduler::start(model.clone(), SchedulerConfig { max_seqs: 1, max_queue: 1, prefill_chunk: 64, ..Default::default() });
     // A request whose owner stops listening after two events is dropped at once.
     let (tx, rx) = mpsc::channel();
     let mut seen = 0;
@@ -359,4 +359,48 @@ fn neighbouring_seeds_share_no_sample_stream() {
     let b = run(&model, &req(11, 1));
     assert_ne!(a.choices[1].tokens, b.choices[0].tokens);
     assert_eq!(run(&model, &req(10, 2)).choices[1].tokens, a.choices[1].tokens);
+}
+
+#[test]
+fn a_scheduler_without_mean_logprobs_still_scores_what_needs_it() {
+    let model = tiny(TinyArch::Qwen2);
+    let sched = Scheduler::start(model.clone(), SchedulerConfig { mean_logprobs: false, ..Default::default() });
+    let submit = |req: CompletionRequest| {
+        let (tx, rx) = mpsc::channel();
+        sched
+            .submit(
+                req,
+                None,
+                Box::new(move |ev| {
+                    if let SchedEvent::Done(r) = ev {
+                        tx.send(r).unwrap();
+                    }
+                    true
+                }),
+            )
+            .unwrap();
+        rx.recv_timeout(Duration::from_secs(120)).unwrap().expect("completion")
+    };
+    let sampling = SamplingParams {
+        temperature: 1.0,
+        seed: Some(5),
+        ..Default::default()
+    };
+    // Plain samples: the same tokens as with scoring, and no mean computed.
+    let plain = CompletionRequest { n: 2, sampling: sampling.clone(), ..text_req("def f(x):", 12) };
+    let (scored, unscored) = (run(&model, &plain), submit(plain));
+    for (a, b) in scored.choices.iter().zip(&unscored.choices) {
+        assert_eq!(a.tokens, b.tokens);
+        assert!(a.mean_logprob.is_finite() && b.mean_logprob.is_nan());
+    }
+    // best_of ranks by the mean and logprobs report it: both are still computed.
+    let ranked = CompletionRequest { n: 2, best_of: Some(6), sampling: sampling.clone(), ..text_req("def f(x):", 12) };
+    let (a, b) = (run(&model, &ranked), submit(ranked));
+    let means = |c: &Completion| c.choices.iter().map(|c| c.mean_logprob).collect::<Vec<_>>();
+    assert_eq!(means(&a), means(&b));
+    assert!(means(&b).iter().all(|m| m.is_finite()));
+    let with_logprobs = CompletionRequest { logprobs: Some(1), sampling, ..text_req("def f(x):", 12) };
+    let (a, b) = (run(&model, &with_logprobs), submit(with_logprobs));
+    assert_eq!(means(&a), means(&b));
+    assert_eq!(a.choices[0].logprobs, b.choices[0].logprobs);
 }

@@ -78,6 +78,9 @@ pub fn run(args: ServeArgs, global: &GlobalOpts) -> anyhow::Result<()> {
             let cfg = SchedulerConfig {
                 max_seqs: args.max_seqs.max(1),
                 max_queue: args.max_queue,
+                // The API returns no mean log-probability; requests that need one (logprobs,
+                // best_of ranking) still get it.
+                mean_logprobs: false,
                 ..SchedulerConfig::default()
             };
             Backend::Local(LocalBackend::new(Arc::new(model), name, cfg, template))
