@@ -236,19 +236,30 @@ impl Sampler {
         if !truncates {
             return draw_from_all(&mut self.rng, row, max, t, floor);
         }
-        // The exponentials a chunk at a time, by the vectorised kernel.
-        let mut weights = [0f32; CHUNK];
-        for (c, logits) in row.chunks(CHUNK).enumerate() {
-            let weights = &mut weights[..logits.len()];
-            ops::exp_scaled(logits, max, t, weights);
-            self.cand.extend(
-                logits
-                    .iter()
-                    .zip(weights.iter())
-                    .enumerate()
-                    .filter(|&(_, (&l, _))| l > floor)
-                    .map(|(i, (_, &w))| ((c * CHUNK + i) as u32, w)),
-            );
+        // Only the most likely tokens can survive top-k, top-p or min-p. Those within
+        // `NEAR` temperature units of the maximum are collected first and kept when they are
+        // provably all the draw can use: top-k finds its k among them (every token left out
+        // is less likely than every one kept), their mass reaches top_p of the whole row's
+        // (summed by the vectorised kernel, without a list), and min-p's threshold lies well
+        // inside them. Otherwise every token above the floor is collected.
+        let total_all = (p.top_p < 1.0).then(|| ops::exp_sum_above(row, max, t, floor));
+        for cut in [max - NEAR * t, floor] {
+            let cut = cut.max(floor);
+            collect(&mut self.cand, row, max, t, cut);
+            if cut == floor {
+                break;
+            }
+            let top_k_inside = p.top_k > 0 && self.cand.len() >= p.top_k;
+            let k_ok = p.top_k == 0 || top_k_inside;
+            let p_ok = match total_all {
+                None => true,
+                Some(_) if top_k_inside => true,
+                Some(all) => self.cand.iter().map(|c| c.1 as f64).sum::<f64>() >= p.top_p as f64 * all,
+            };
+            let m_ok = p.min_p <= 0.0 || cut + t < max + t * p.min_p.ln();
+            if k_ok && p_ok && m_ok {
+                break;
+            }
         }
         if p.top_k > 0 && p.top_k < self.cand.len() {
             self.cand
@@ -256,7 +267,11 @@ impl Sampler {
             self.cand.truncate(p.top_k);
         }
         if p.top_p < 1.0 {
-            let total: f64 = self.cand.iter().map(|c| c.1 as f64).sum();
+            // The mass top_p is a share of: every candidate's, or, after top-k, the k's.
+            let total = match total_all {
+                Some(all) if p.top_k == 0 => all,
+                _ => self.cand.iter().map(|c| c.1 as f64).sum(),
+            };
             nucleus(&mut self.cand, total, p.top_p as f64);
         }
         if p.min_p > 0.0 {
@@ -275,6 +290,29 @@ impl Sampler {
         self.cand.last().map_or(argmax(row), |c| c.0)
     }
 }
+
+/// `cand` ← every token with logit above `cut`, weighted exp((l − max) / t): the logits are
+/// gathered first, then their exponentials taken by the vectorised kernel.
+fn collect(cand: &mut Vec<(u32, f32)>, row: &[f32], max: f32, t: f32, cut: f32) {
+    cand.clear();
+    cand.extend(row.iter().enumerate().filter(|&(_, &l)| l > cut).map(|(i, &l)| (i as u32, l)));
+    let mut weights = [0f32; CHUNK];
+    let mut logits = [0f32; CHUNK];
+    for group in cand.chunks_mut(CHUNK) {
+        let (logits, weights) = (&mut logits[..group.len()], &mut weights[..group.len()]);
+        for (l, c) in logits.iter_mut().zip(group.iter()) {
+            *l = c.1;
+        }
+        ops::exp_scaled(logits, max, t, weights);
+        for (c, &w) in group.iter_mut().zip(weights.iter()) {
+            c.1 = w;
+        }
+    }
+}
+
+/// How far below the most likely token's logit, in temperature units, the sampler first looks
+/// for candidates (weights down to e⁻¹²).
+const NEAR: f32 = 12.0;
 
 /// A draw from every token with logit above `floor`, weighted exp((l − max) / t) (no top-k,
 /// top-p or min-p), without building the candidate list: the total weight in one pass, then
@@ -396,6 +434,48 @@ mod tests {
             }
             assert!(counts.keys().all(|&k| logits[k as usize] > max - 40.0 * t));
         }
+    }
+
+    #[test]
+    fn a_nucleus_reaching_past_the_near_tokens_collects_them_all() {
+        // One token at 0 and 50,000 just below the first collection's cut (12 · t under the
+        // maximum): together they carry a fifth of the mass, so top_p 0.9 needs ~25,000 of
+        // them and the sampler must look past the near tokens. Token 0 then has probability
+        // 1 / 1.125 of the nucleus; had only the near tokens been kept, it would have 1.
+        let t = 0.5f32;
+        let mut logits = vec![-6.1f32; 50_001];
+        logits[0] = 0.0;
+        let mut s = Sampler::new(SamplingParams {
+            temperature: t,
+            top_p: 0.9,
+            seed: Some(3),
+            ..Default::default()
+        });
+        let draws = 400;
+        let zeros = (0..draws).filter(|_| s.sample(&logits) == 0).count();
+        let mass: f64 = 1.0 + 50_000.0 * ((-6.1f64) / t as f64).exp();
+        let p0 = 1.0 / (0.9 * mass).max(1.0);
+        let got = zeros as f64 / draws as f64;
+        assert!((got - p0).abs() < 0.06, "token 0 drawn {got}, expected {p0}");
+        // min_p keeps only tokens at least 0.5 as likely as the maximum: just token 0.
+        let mut s = Sampler::new(SamplingParams {
+            temperature: t,
+            min_p: 0.5,
+            seed: Some(3),
+            ..Default::default()
+        });
+        assert!((0..50).all(|_| s.sample(&logits) == 0));
+        // top_k 3 finds its three among tokens tied just below the cut.
+        let mut s = Sampler::new(SamplingParams {
+            temperature: t,
+            top_k: 3,
+            seed: Some(3),
+            ..Default::default()
+        });
+        let mut seen: Vec<u32> = (0..400).map(|_| s.sample(&logits)).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert!(seen.iter().all(|&id| id <= 2), "top_k 3 drew {seen:?}");
     }
 
     #[test]
