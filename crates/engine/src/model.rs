@@ -699,20 +699,10 @@ fn rows_from(data: &mut [f32], src: &[f32], width: usize, f: impl Fn(&mut [f32],
 /// The residual step: each row of `o` RMS-normalised by `norm` where there is one, then added
 /// to the same row of `x`.
 fn residual(x: &mut [f32], o: &mut [f32], d: usize, norm: Option<&[f32]>, eps: f32) {
-    let step = |xr: &mut [f32], or: &mut [f32]| {
-        if let Some(w) = norm {
-            ops::rms_norm(or, w, eps);
-        }
-        xr.iter_mut().zip(or.iter()).for_each(|(a, b)| *a += b);
-    };
-    if x.len() < PAR_MIN_ELEMENTS {
-        x.chunks_exact_mut(d).zip(o.chunks_exact_mut(d)).for_each(|(xr, or)| step(xr, or));
-        return;
+    if let Some(w) = norm {
+        rows(o, d, |row| ops::rms_norm(row, w, eps));
     }
-    let per = rows_per_task(d) * d;
-    x.par_chunks_mut(per).zip(o.par_chunks_mut(per)).for_each(|(xc, oc)| {
-        xc.chunks_exact_mut(d).zip(oc.chunks_exact_mut(d)).for_each(|(xr, or)| step(xr, or));
-    });
+    rows_from(x, o, d, |xr, or| xr.iter_mut().zip(or).for_each(|(a, b)| *a += b));
 }
 
 #[cfg(test)]

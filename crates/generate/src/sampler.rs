@@ -227,7 +227,6 @@ impl Sampler {
         let p = &self.params;
         let t = p.temperature;
         let max = ops::max_value(row);
-        self.cand.clear();
         // exp((l - max) / t): the most likely token weighs 1. Tokens weighing less than e⁻⁴⁰
         // are left out: together (even all 262,144 of a large vocabulary) they carry less
         // than 1e-12 of the mass, and skipping them keeps the candidate list short.
