@@ -28,6 +28,7 @@ pub mod weights;
 
 pub use config::{Activation, Arch, ModelConfig, NormKind, RopeLayout};
 pub use ferrocodex_tokenizer::{StreamDecoder, Tokenizer, TokenizerError};
+pub use ferrocodex_quant::kernel_isa;
 pub use kv::{KvCache, SeqId};
 pub use model::{LoadOptions, Logits, LogitsFor, Model, SeqInput, MAX_BATCH_TOKENS};
 

@@ -13,7 +13,7 @@ use crate::weights::QMatrix;
 
 /// Weight rows per `vec_dot_many` call at most (the kernels convert the activations' block
 /// scales once per call).
-const ROW_BLOCK: usize = 64;
+const ROW_BLOCK: usize = 256;
 /// Tokens per `vec_dot_many` call.
 const TOKEN_TILE: usize = 16;
 

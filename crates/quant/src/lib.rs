@@ -65,14 +65,28 @@ pub fn vec_dot_type(t: GgmlType) -> GgmlType {
     }
 }
 
-/// The instruction set [`vec_dot`] and [`vec_dot_many`] run on this CPU: `"avx2+fma+f16c"`
-/// or `"portable"`.
+/// The instruction set [`vec_dot`] and [`vec_dot_many`] run on this CPU: `"avx2+fma+f16c"`,
+/// `"avx2+fma+f16c+avx512vnni"` (Q8_0, Q4_0 and Q5_0 against several activation rows at once
+/// on AVX-512 VNNI, same bits as without), or `"portable"`. `FERROCODEX_KERNELS=avx2` in the
+/// environment keeps to the AVX2 kernels (to compare the two).
 pub fn kernel_isa() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     if x86::available() {
+        if x86::vnni::available() {
+            return "avx2+fma+f16c+avx512vnni";
+        }
         return "avx2+fma+f16c";
     }
     "portable"
+}
+
+/// Runs `f` with the AVX-512 VNNI kernels switched off on the calling thread (the AVX2 ones
+/// take their work), for tests and measurements that compare the two.
+pub fn without_vnni<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    return x86::vnni::without(f);
+    #[cfg(not(target_arch = "x86_64"))]
+    f()
 }
 
 /// Converts a row of f32 to `t` (F32, F16, BF16, Q8_0, Q8_K, and the weight formats Q4_0,

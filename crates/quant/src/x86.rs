@@ -14,7 +14,8 @@
 //! loaded and unpacked once and used for all `N` rows. Each activation row's result goes
 //! through exactly the same operations whatever `N` is, so a row's dot product does not depend
 //! on how many rows were batched with it. The 32-element kernels read the activations
-//! repacked once per call ([`pack_q8_0`]).
+//! repacked once per call ([`pack_q8_0`]). Where the CPU has AVX-512 VNNI, [`vnni`] takes the
+//! Q8_0, Q4_0 and Q5_0 products over several activation rows, with the same bits.
 
 #![allow(clippy::needless_range_loop)] // kernels index several per-row arrays in step
 
@@ -22,6 +23,8 @@ use std::arch::x86_64::*;
 use std::sync::OnceLock;
 
 use crate::GgmlType;
+
+pub(crate) mod vnni;
 
 /// Whether this CPU can run the kernels (checked once).
 pub(crate) fn available() -> bool {
@@ -54,10 +57,14 @@ pub(crate) unsafe fn vec_dot_many(
     // The reference's tiled float product takes batches of 2+ rows of a matrix whose row
     // count is a multiple of 4 and whose rows are whole multiples of 8.
     let float_tiled = place.batch >= 2 && place.matrix_rows % 4 == 0 && n % 8 == 0;
+    let vnni = matches!(t, GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0) && vnni::available();
     match t {
         GgmlType::Q8_0 if a_rows == 1 => one_row_q8_0(n / 32, w, w_rows, a, out),
         GgmlType::Q4_0 if a_rows == 1 => one_row_q4_0(n / 32, w, w_rows, a, out),
         GgmlType::Q5_0 if a_rows == 1 => one_row_q5_0(n / 32, w, w_rows, a, out),
+        GgmlType::Q8_0 if vnni => vnni::rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_0 if vnni => vnni::rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q5_0 if vnni => vnni::rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q8_0 => rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q4_0 => rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q5_0 => rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
@@ -111,7 +118,7 @@ macro_rules! rows_driver {
             let offset: Option<u8> = $packed;
             let mut packed = if offset.is_some() { A_PACKED.with(|c| c.take()) } else { Vec::new() };
             if let Some(offset) = offset {
-                pack_q8_0(a, a_rows, units, offset, &mut packed);
+                pack_q8_0(a, a_rows, units, offset, false, &mut packed);
             }
             let block_bytes = offset.map_or(0, packed_block_bytes);
             let $ap = |c: usize| a.as_ptr().add(c * a_row);
@@ -171,9 +178,10 @@ fn packed_block_bytes(offset: u8) -> usize {
 /// `c · blocks · b`; in it, block `i` is `n · b` bytes at `i · n · b`: the `n` rows' 32 quants,
 /// then their scales (each as f32 in all 8 lanes), then, when `offset` is not 0, their lane
 /// corrections `offset · Σ` of each 4 quants (8 × i32). So a kernel reads every operand of a
-/// block at a fixed offset from one pointer, straight from memory.
+/// block at a fixed offset from one pointer, straight from memory. With `negate`, the
+/// corrections are stored negated (−offset · Σ, for [`vnni`]'s kernels).
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, out: &mut Vec<u8>) {
+unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, negate: bool, out: &mut Vec<u8>) {
     assert!(a.len() >= rows * blocks * 34);
     let b = packed_block_bytes(offset);
     out.resize(rows * blocks * b, 0);
@@ -194,6 +202,7 @@ unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, out: &mut 
                 _mm256_storeu_ps(dst.add((n + k) * 32) as *mut f32, load_f16x8(src));
                 if offset != 0 {
                     let corr = dot_u8_i8(_mm256_set1_epi8(offset as i8), q);
+                    let corr = if negate { _mm256_sub_epi32(_mm256_setzero_si256(), corr) } else { corr };
                     _mm256_storeu_si256(dst.add((2 * n + k) * 32) as *mut __m256i, corr);
                 }
             }
@@ -215,7 +224,7 @@ macro_rules! one_row_driver {
         #[target_feature(enable = "avx2,fma,f16c")]
         unsafe fn $name(units: usize, w: &[u8], w_rows: usize, a: &[u8], out: &mut [f32]) {
             let mut packed = A_PACKED.with(|c| c.take());
-            pack_q8_0(a, 1, units, $offset, &mut packed);
+            pack_q8_0(a, 1, units, $offset, false, &mut packed);
             let w_row = units * $w_unit;
             let wp = |r: usize| w.as_ptr().add(r * w_row);
             let mut r = 0;

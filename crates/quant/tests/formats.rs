@@ -241,6 +241,31 @@ proptest! {
         }
     }
 
+    /// Where the CPU has AVX-512 VNNI, its kernels (two activation rows to a 512-bit register,
+    /// `vpdpbusd` on offset quants) give the AVX2 kernels' bits for every batch size; raw Q8_0
+    /// weight rows include −128, the one quant whose offset form needs care.
+    #[test]
+    fn vnni_kernels_give_the_avx2_bits(
+        ti in 3usize..6,
+        blocks in 1usize..=4,
+        w_rows in 1usize..=3,
+        a_rows in 1usize..=19,
+        seed in any::<u64>(),
+    ) {
+        let t = WEIGHT_TYPES[ti];
+        let n = row_len(t, blocks);
+        let mut rng = Rng::new(seed);
+        let w: Vec<u8> = (0..w_rows).flat_map(|_| raw_weight_row(t, n, &mut rng)).collect();
+        let a: Vec<u8> = (0..a_rows).flat_map(|_| raw_activation_row(GgmlType::Q8_0, n, &mut rng)).collect();
+        let mut fast = vec![f32::NAN; w_rows * a_rows];
+        let mut avx2 = vec![f32::NAN; w_rows * a_rows];
+        vec_dot_many(t, n, &w, w_rows, &a, a_rows, &mut fast);
+        ferrocodex_quant::without_vnni(|| vec_dot_many(t, n, &w, w_rows, &a, a_rows, &mut avx2));
+        for (i, (f, s)) in fast.iter().zip(&avx2).enumerate() {
+            prop_assert_eq!(f.to_bits(), s.to_bits(), "{} output {}: {} vs {}", t, i, f, s);
+        }
+    }
+
     #[test]
     fn vec_dot_many_equals_vec_dot(
         ti in 0..WEIGHT_TYPES.len(),
@@ -349,7 +374,13 @@ fn the_fast_path_runs_on_this_machine() {
     // The comparisons above only test the SIMD kernels where the CPU has them.
     use std::arch::is_x86_feature_detected as has;
     if has!("avx2") && has!("fma") && has!("f16c") {
-        assert_eq!(kernel_isa(), "avx2+fma+f16c");
+        let vnni = has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") && has!("avx512vnni");
+        let expected = if vnni && std::env::var_os("FERROCODEX_KERNELS").is_none_or(|v| v != "avx2") {
+            "avx2+fma+f16c+avx512vnni"
+        } else {
+            "avx2+fma+f16c"
+        };
+        assert_eq!(kernel_isa(), expected);
     }
 }
 

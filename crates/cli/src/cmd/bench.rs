@@ -41,6 +41,8 @@ pub struct BenchArgs {
 struct Report {
     model: String,
     threads: usize,
+    /// The dot-product kernels this CPU runs (`ferrocodex_engine::kernel_isa`).
+    kernels: &'static str,
     prefill_tokens: usize,
     prefill_tokens_per_s: f64,
     decode_tokens: usize,
@@ -183,6 +185,7 @@ pub fn run(args: BenchArgs, global: &GlobalOpts) -> anyhow::Result<()> {
     let report = Report {
         model: path.display().to_string(),
         threads: model.threads(),
+        kernels: ferrocodex_engine::kernel_isa(),
         prefill_tokens: args.prefill_tokens,
         prefill_tokens_per_s: args.prefill_tokens as f64 / prefill_s,
         decode_tokens: args.decode_tokens,
@@ -198,6 +201,7 @@ pub fn run(args: BenchArgs, global: &GlobalOpts) -> anyhow::Result<()> {
     } else {
         println!("model            {}", report.model);
         println!("threads          {}", report.threads);
+        println!("kernels          {}", report.kernels);
         println!("prefill          {:.1} tokens/s ({} tokens)", report.prefill_tokens_per_s, report.prefill_tokens);
         println!("decode           {:.1} tokens/s ({} tokens at depth {})", report.decode_tokens_per_s, report.decode_tokens, report.decode_depth);
         println!("warm load        {:.3} s", report.load_s);
