@@ -66,27 +66,51 @@ pub fn vec_dot_type(t: GgmlType) -> GgmlType {
 }
 
 /// The instruction set [`vec_dot`] and [`vec_dot_many`] run on this CPU: `"avx2+fma+f16c"`,
-/// `"avx2+fma+f16c+avx512vnni"` (Q8_0, Q4_0 and Q5_0 against several activation rows at once
-/// on AVX-512 VNNI, same bits as without), or `"portable"`. `FERROCODEX_KERNELS=avx2` in the
-/// environment keeps to the AVX2 kernels (to compare the two).
+/// that with `+avx512vnni` or `+avxvnni` (Q8_0, Q4_0 and Q5_0 against several activation rows
+/// at once through VNNI, same bits as without), or `"portable"`. `FERROCODEX_KERNELS=avx2` in
+/// the environment keeps to the AVX2 kernels and `FERROCODEX_KERNELS=avxvnni` to the 256-bit
+/// VNNI ones (to compare them); [`with_kernels`] does the same for one thread.
 pub fn kernel_isa() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     if x86::available() {
-        if x86::vnni::available() {
-            return "avx2+fma+f16c+avx512vnni";
-        }
-        return "avx2+fma+f16c";
+        return match x86::vnni::level() {
+            x86::vnni::Level::Avx512 => "avx2+fma+f16c+avx512vnni",
+            x86::vnni::Level::Avx => "avx2+fma+f16c+avxvnni",
+            x86::vnni::Level::None => "avx2+fma+f16c",
+        };
     }
     "portable"
 }
 
-/// Runs `f` with the AVX-512 VNNI kernels switched off on the calling thread (the AVX2 ones
-/// take their work), for tests and measurements that compare the two.
-pub fn without_vnni<R>(f: impl FnOnce() -> R) -> R {
+/// The fastest kernels [`with_kernels`] lets run (each admits those below it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernels {
+    /// AVX2 + FMA + F16C only.
+    Avx2,
+    /// Also the 256-bit VNNI kernels (AVX-VNNI).
+    AvxVnni,
+    /// Everything the CPU has, AVX-512 VNNI included.
+    All,
+}
+
+/// Runs `f` with the kernels capped at `cap` on the calling thread (where the CPU has less,
+/// it runs what it has), for tests and measurements that compare them: every level gives the
+/// same bits.
+pub fn with_kernels<R>(cap: Kernels, f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    return x86::vnni::without(f);
+    {
+        let level = match cap {
+            Kernels::Avx2 => x86::vnni::Level::None,
+            Kernels::AvxVnni => x86::vnni::Level::Avx,
+            Kernels::All => x86::vnni::Level::Avx512,
+        };
+        x86::vnni::capped(level, f)
+    }
     #[cfg(not(target_arch = "x86_64"))]
-    f()
+    {
+        let _ = cap;
+        f()
+    }
 }
 
 /// Converts a row of f32 to `t` (F32, F16, BF16, Q8_0, Q8_K, and the weight formats Q4_0,

@@ -14,8 +14,8 @@
 //! loaded and unpacked once and used for all `N` rows. Each activation row's result goes
 //! through exactly the same operations whatever `N` is, so a row's dot product does not depend
 //! on how many rows were batched with it. The 32-element kernels read the activations
-//! repacked once per call ([`pack_q8_0`]). Where the CPU has AVX-512 VNNI, [`vnni`] takes the
-//! Q8_0, Q4_0 and Q5_0 products over several activation rows, with the same bits.
+//! repacked once per call ([`pack_q8_0`]). Where the CPU has AVX-512 VNNI or AVX-VNNI, [`vnni`]
+//! takes the Q8_0, Q4_0 and Q5_0 products over several activation rows, with the same bits.
 
 #![allow(clippy::needless_range_loop)] // kernels index several per-row arrays in step
 
@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 use crate::GgmlType;
 
 pub(crate) mod vnni;
+use vnni::Level;
 
 /// Whether this CPU can run the kernels (checked once).
 pub(crate) fn available() -> bool {
@@ -57,14 +58,20 @@ pub(crate) unsafe fn vec_dot_many(
     // The reference's tiled float product takes batches of 2+ rows of a matrix whose row
     // count is a multiple of 4 and whose rows are whole multiples of 8.
     let float_tiled = place.batch >= 2 && place.matrix_rows % 4 == 0 && n % 8 == 0;
-    let vnni = matches!(t, GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0) && vnni::available();
+    let vnni = match t {
+        GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 => vnni::level(),
+        _ => Level::None,
+    };
     match t {
         GgmlType::Q8_0 if a_rows == 1 => one_row_q8_0(n / 32, w, w_rows, a, out),
         GgmlType::Q4_0 if a_rows == 1 => one_row_q4_0(n / 32, w, w_rows, a, out),
         GgmlType::Q5_0 if a_rows == 1 => one_row_q5_0(n / 32, w, w_rows, a, out),
-        GgmlType::Q8_0 if vnni => vnni::rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
-        GgmlType::Q4_0 if vnni => vnni::rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
-        GgmlType::Q5_0 if vnni => vnni::rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q8_0 if vnni == Level::Avx512 => vnni::avx512::rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_0 if vnni == Level::Avx512 => vnni::avx512::rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q5_0 if vnni == Level::Avx512 => vnni::avx512::rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q8_0 if vnni == Level::Avx => vnni::avx::rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_0 if vnni == Level::Avx => vnni::avx::rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q5_0 if vnni == Level::Avx => vnni::avx::rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q8_0 => rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q4_0 => rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q5_0 => rows_q5_0(n / 32, w, w_rows, a, a_rows, out),

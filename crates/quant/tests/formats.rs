@@ -241,9 +241,9 @@ proptest! {
         }
     }
 
-    /// Where the CPU has AVX-512 VNNI, its kernels (two activation rows to a 512-bit register,
-    /// `vpdpbusd` on offset quants) give the AVX2 kernels' bits for every batch size; raw Q8_0
-    /// weight rows include −128, the one quant whose offset form needs care.
+    /// Where the CPU has AVX-512 VNNI or AVX-VNNI, their kernels (`vpdpbusd` on offset quants;
+    /// with AVX-512 two activation rows to a register) give the AVX2 kernels' bits for every
+    /// batch size; raw Q8_0 weight rows include −128, the one quant whose offset form needs care.
     #[test]
     fn vnni_kernels_give_the_avx2_bits(
         ti in 3usize..6,
@@ -257,12 +257,17 @@ proptest! {
         let mut rng = Rng::new(seed);
         let w: Vec<u8> = (0..w_rows).flat_map(|_| raw_weight_row(t, n, &mut rng)).collect();
         let a: Vec<u8> = (0..a_rows).flat_map(|_| raw_activation_row(GgmlType::Q8_0, n, &mut rng)).collect();
-        let mut fast = vec![f32::NAN; w_rows * a_rows];
-        let mut avx2 = vec![f32::NAN; w_rows * a_rows];
-        vec_dot_many(t, n, &w, w_rows, &a, a_rows, &mut fast);
-        ferrocodex_quant::without_vnni(|| vec_dot_many(t, n, &w, w_rows, &a, a_rows, &mut avx2));
-        for (i, (f, s)) in fast.iter().zip(&avx2).enumerate() {
-            prop_assert_eq!(f.to_bits(), s.to_bits(), "{} output {}: {} vs {}", t, i, f, s);
+        use ferrocodex_quant::{with_kernels, Kernels};
+        let run = |cap| {
+            let mut out = vec![f32::NAN; w_rows * a_rows];
+            with_kernels(cap, || vec_dot_many(t, n, &w, w_rows, &a, a_rows, &mut out));
+            out
+        };
+        let avx2 = run(Kernels::Avx2);
+        for cap in [Kernels::AvxVnni, Kernels::All] {
+            for (i, (f, s)) in run(cap).iter().zip(&avx2).enumerate() {
+                prop_assert_eq!(f.to_bits(), s.to_bits(), "{} {:?} output {}: {} vs {}", t, cap, i, f, s);
+            }
         }
     }
 
@@ -374,11 +379,14 @@ fn the_fast_path_runs_on_this_machine() {
     // The comparisons above only test the SIMD kernels where the CPU has them.
     use std::arch::is_x86_feature_detected as has;
     if has!("avx2") && has!("fma") && has!("f16c") {
-        let vnni = has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") && has!("avx512vnni");
-        let expected = if vnni && std::env::var_os("FERROCODEX_KERNELS").is_none_or(|v| v != "avx2") {
-            "avx2+fma+f16c+avx512vnni"
-        } else {
-            "avx2+fma+f16c"
+        let avx512 = has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") && has!("avx512vnni");
+        let expected = match std::env::var("FERROCODEX_KERNELS").as_deref() {
+            Ok("avx2") => "avx2+fma+f16c",
+            Ok("avxvnni") if has!("avxvnni") => "avx2+fma+f16c+avxvnni",
+            Ok("avxvnni") => "avx2+fma+f16c",
+            _ if avx512 => "avx2+fma+f16c+avx512vnni",
+            _ if has!("avxvnni") => "avx2+fma+f16c+avxvnni",
+            _ => "avx2+fma+f16c",
         };
         assert_eq!(kernel_isa(), expected);
     }
