@@ -59,7 +59,7 @@ pub(crate) unsafe fn vec_dot_many(
     // count is a multiple of 4 and whose rows are whole multiples of 8.
     let float_tiled = place.batch >= 2 && place.matrix_rows % 4 == 0 && n % 8 == 0;
     let vnni = match t {
-        GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 => vnni::level(),
+        GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q4_K => vnni::level(),
         _ => Level::None,
     };
     match t {
@@ -75,6 +75,8 @@ pub(crate) unsafe fn vec_dot_many(
         GgmlType::Q8_0 => rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q4_0 => rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q5_0 => rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_K if a_rows >= 2 && fours && vnni == Level::Avx512 => vnni::rows_q4_k::<K_GEMM>(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_K if a_rows >= 2 && vnni == Level::Avx512 => vnni::rows_q4_k::<K_GEMV>(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q4_K if fours => rows_q4_k_tiled(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q4_K => rows_q4_k(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q5_K if large => rows_q5_k_tiled(n / 256, w, w_rows, a, a_rows, out),

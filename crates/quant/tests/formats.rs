@@ -242,25 +242,28 @@ proptest! {
     }
 
     /// Where the CPU has AVX-512 VNNI or AVX-VNNI, their kernels (`vpdpbusd` on offset quants;
-    /// with AVX-512 two activation rows to a register) give the AVX2 kernels' bits for every
-    /// batch size; raw Q8_0 weight rows include −128, the one quant whose offset form needs care.
+    /// with AVX-512 two activation rows to a register, Q4_K included) give the AVX2 kernels'
+    /// bits for every batch size and place; raw Q8_0 weight rows include −128, the one quant
+    /// whose offset form needs care.
     #[test]
     fn vnni_kernels_give_the_avx2_bits(
-        ti in 3usize..6,
-        blocks in 1usize..=4,
+        ti in 3usize..7,
+        blocks in 1usize..=3,
         w_rows in 1usize..=3,
         a_rows in 1usize..=19,
+        in_fours in any::<bool>(),
         seed in any::<u64>(),
     ) {
         let t = WEIGHT_TYPES[ti];
         let n = row_len(t, blocks);
         let mut rng = Rng::new(seed);
         let w: Vec<u8> = (0..w_rows).flat_map(|_| raw_weight_row(t, n, &mut rng)).collect();
-        let a: Vec<u8> = (0..a_rows).flat_map(|_| raw_activation_row(GgmlType::Q8_0, n, &mut rng)).collect();
-        use ferrocodex_quant::{with_kernels, Kernels};
+        let a: Vec<u8> = (0..a_rows).flat_map(|_| raw_activation_row(vec_dot_type(t), n, &mut rng)).collect();
+        let place = ferrocodex_quant::BatchPlace { batch: a_rows, in_fours, matrix_rows: w_rows };
+        use ferrocodex_quant::{vec_dot_many_at, with_kernels, Kernels};
         let run = |cap| {
             let mut out = vec![f32::NAN; w_rows * a_rows];
-            with_kernels(cap, || vec_dot_many(t, n, &w, w_rows, &a, a_rows, &mut out));
+            with_kernels(cap, || vec_dot_many_at(t, n, &w, w_rows, &a, a_rows, place, &mut out));
             out
         };
         let avx2 = run(Kernels::Avx2);

@@ -236,3 +236,181 @@ macro_rules! vnni_rows {
 
 vnni_rows!(avx512, "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni", dot_blocks_512);
 vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256);
+
+// ---------------------------------------------------------------------------------------------
+// Q4_K against Q8_K activations with AVX-512 (the same CPUs): two activation rows to a 512-bit
+// register, as above, in the integer part of the parent module's `dot_k_with_mins`. The lane
+// operations (`vpmaddubsw`, `vpmaddwd` by the sub-block scales, `vpaddd`) work within each half,
+// so every row gets the i32 lanes the parent computes for it, and the float steps after them
+// are the parent's, in its `K_GEMV` and `K_GEMM` orders.
+
+/// Bytes of one packed Q8_K super-block of a row pair: its 8 chunks of 32 quants, each chunk
+/// as 32 bytes of the first row then 32 of the second.
+const K_PAIR_BLOCK: usize = 512;
+
+/// Packs the quants of Q8_K rows 2g and 2g + 1 (`blocks` super-blocks of 292 bytes each, in
+/// `a`) for every pair g < rows / 2: super-block i of pair g at `(g · blocks + i) · 512`.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn pack_q8_k_pairs(a: &[u8], rows: usize, blocks: usize, out: &mut Vec<u8>) {
+    assert!(a.len() >= rows * blocks * 292);
+    let pairs = rows / 2;
+    out.resize(pairs * blocks * K_PAIR_BLOCK, 0);
+    for g in 0..pairs {
+        for i in 0..blocks {
+            let r0 = a.as_ptr().add((2 * g * blocks + i) * 292 + 4);
+            let r1 = a.as_ptr().add(((2 * g + 1) * blocks + i) * 292 + 4);
+            let dst = out.as_mut_ptr().add((g * blocks + i) * K_PAIR_BLOCK);
+            for q in 0..8 {
+                _mm256_storeu_si256(dst.add(q * 64) as *mut __m256i, load256(r0.add(q * 32)));
+                _mm256_storeu_si256(dst.add(q * 64 + 32) as *mut __m256i, load256(r1.add(q * 32)));
+            }
+        }
+    }
+}
+
+/// Half `h` (0: the pair's first row, 1: its second) of a pair register.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn half(v: __m512i, h: usize) -> __m256i {
+    if h == 0 {
+        _mm512_castsi512_si256(v)
+    } else {
+        _mm512_extracti64x4_epi64::<1>(v)
+    }
+}
+
+/// One Q4_K weight row (`nb` super-blocks at `w`) against `N` Q8_K activation rows (`a`; rows
+/// 2p and 2p + 1 also packed in pairs at `pairs` by [`pack_q8_k_pairs`]), in the parent's
+/// `K_GEMV` or `K_GEMM` order (`MODE`). A last odd row goes through 256-bit registers.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn dot_q4_k_pairs<const N: usize, const MODE: u8>(
+    nb: usize,
+    w: *const u8,
+    a: [*const u8; N],
+    pairs: *const u8,
+) -> [f32; N] {
+    use super::{hsum_each_i32x8, hsum_i32x4, hsum_i32x8, k_scales_mins, load_f16, load_f32, BROADCAST_I16, K_GEMM};
+    let np = N / 2;
+    let m4 = _mm256_set1_epi8(0x0f);
+    let mut acc_s = [0f32; N];
+    let mut acc_m = [0f32; N];
+    for i in 0..nb {
+        let wb = w.add(i * 144);
+        prefetch(wb, 144);
+        // i16 lanes 0..8: scales, 8..16: mins (as in the parent).
+        let scales_mins = _mm256_cvtepu8_epi16(k_scales_mins(wb.add(4)));
+        let scales = _mm256_permute2x128_si256::<0x00>(scales_mins, scales_mins);
+        let d = load_f16(wb);
+        let dmin = load_f16(wb.add(2));
+        let mins = _mm256_extracti128_si256::<1>(scales_mins);
+        let mut min_sums = [_mm_setzero_si128(); N];
+        for k in 0..N {
+            let bsums = load256(a[k].add(i * 292 + 260));
+            let pair_sums = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256::<1>(bsums));
+            min_sums[k] = _mm_madd_epi16(mins, pair_sums);
+        }
+        // Per pair (and for the odd row): the 64-element sums (K_GEMM) or their running sum.
+        let mut sum2 = [_mm512_setzero_si512(); 4];
+        let mut per_64_2 = [[_mm512_setzero_si512(); 4]; 4];
+        let mut sum1 = _mm256_setzero_si256();
+        let mut per_64_1 = [_mm256_setzero_si256(); 4];
+        for j in 0..4 {
+            let scale_lo = _mm256_shuffle_epi8(scales, load256(BROADCAST_I16[2 * j].as_ptr()));
+            let scale_hi = _mm256_shuffle_epi8(scales, load256(BROADCAST_I16[2 * j + 1].as_ptr()));
+            let q = load256(wb.add(16 + 32 * j));
+            let q_lo = _mm256_and_si256(q, m4);
+            let q_hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
+            let (scale_lo2, scale_hi2) = (_mm512_broadcast_i64x4(scale_lo), _mm512_broadcast_i64x4(scale_hi));
+            let (q_lo2, q_hi2) = (_mm512_broadcast_i64x4(q_lo), _mm512_broadcast_i64x4(q_hi));
+            for p in 0..np {
+                let qa = pairs.add((p * nb + i) * K_PAIR_BLOCK + 2 * j * 64);
+                let qa_lo = _mm512_loadu_si512(qa as *const _);
+                let qa_hi = _mm512_loadu_si512(qa.add(64) as *const _);
+                let p_lo = _mm512_madd_epi16(scale_lo2, _mm512_maddubs_epi16(q_lo2, qa_lo));
+                let p_hi = _mm512_madd_epi16(scale_hi2, _mm512_maddubs_epi16(q_hi2, qa_hi));
+                let s = _mm512_add_epi32(p_lo, p_hi);
+                if MODE == K_GEMM {
+                    per_64_2[p][j] = s;
+                } else {
+                    sum2[p] = _mm512_add_epi32(sum2[p], s);
+                }
+            }
+            if N % 2 == 1 {
+                let qa = a[N - 1].add(i * 292 + 4 + 64 * j);
+                let p_lo = _mm256_madd_epi16(scale_lo, _mm256_maddubs_epi16(q_lo, load256(qa)));
+                let p_hi = _mm256_madd_epi16(scale_hi, _mm256_maddubs_epi16(q_hi, load256(qa.add(32))));
+                let s = _mm256_add_epi32(p_lo, p_hi);
+                if MODE == K_GEMM {
+                    per_64_1[j] = s;
+                } else {
+                    sum1 = _mm256_add_epi32(sum1, s);
+                }
+            }
+        }
+        // The parent's float steps, row by row, on that row's i32 lanes.
+        for k in 0..N {
+            let da = load_f32(a[k].add(i * 292));
+            let odd = N % 2 == 1 && k == N - 1;
+            if MODE == K_GEMM {
+                let lanes: [__m256i; 4] = if odd {
+                    per_64_1
+                } else {
+                    std::array::from_fn(|j| half(per_64_2[k / 2][j], k % 2))
+                };
+                let mut s = [0f32; 4];
+                let mut m = [0f32; 4];
+                _mm_storeu_ps(s.as_mut_ptr(), _mm_cvtepi32_ps(hsum_each_i32x8(lanes)));
+                _mm_storeu_ps(m.as_mut_ptr(), _mm_cvtepi32_ps(min_sums[k]));
+                for j in 0..4 {
+                    acc_s[k] = s[j].mul_add(d * da, acc_s[k]);
+                    acc_m[k] = m[j].mul_add(dmin * da, acc_m[k]);
+                }
+            } else {
+                let lanes = if odd { sum1 } else { half(sum2[k / 2], k % 2) };
+                let s = hsum_i32x8(lanes) as f32;
+                let m = hsum_i32x4(min_sums[k]) as f32;
+                acc_s[k] = s.mul_add(d * da, acc_s[k]);
+                acc_m[k] = m.mul_add(dmin * da, acc_m[k]);
+            }
+        }
+    }
+    std::array::from_fn(|k| acc_s[k] - acc_m[k])
+}
+
+/// Q4_K weight rows against Q8_K activation rows in the parent's `MODE` order (`K_GEMV`: its
+/// `rows_q4_k`, `K_GEMM`: its `rows_q4_k_tiled`), same arguments, same bits.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+#[allow(unused_assignments)] // the last `call!` advances `c` past the end
+pub(crate) unsafe fn rows_q4_k<const MODE: u8>(nb: usize, w: &[u8], w_rows: usize, a: &[u8], a_rows: usize, out: &mut [f32]) {
+    let mut packed = A_PACKED.with(|c| c.take());
+    pack_q8_k_pairs(a, a_rows, nb, &mut packed);
+    let row = |c: usize| a.as_ptr().add(c * nb * 292);
+    // Groups start at multiples of 4, so a group's first pair is pair c / 2.
+    let pairs = |c: usize| packed.as_ptr().add(c / 2 * nb * K_PAIR_BLOCK);
+    for r in 0..w_rows {
+        let wp = w.as_ptr().add(r * nb * 144);
+        let out = &mut out[r * a_rows..(r + 1) * a_rows];
+        let mut c = 0;
+        macro_rules! call {
+            ($k:literal) => {{
+                let rows: [*const u8; $k] = std::array::from_fn(|i| row(c + i));
+                out[c..c + $k].copy_from_slice(&dot_q4_k_pairs::<$k, MODE>(nb, wp, rows, pairs(c)));
+                c += $k;
+            }};
+        }
+        while c + 8 <= a_rows {
+            call!(8);
+        }
+        while c + 4 <= a_rows {
+            call!(4);
+        }
+        match a_rows - c {
+            3 => call!(3),
+            2 => call!(2),
+            1 => call!(1),
+            _ => {}
+        }
+    }
+    A_PACKED.with(|c| c.replace(packed));
+}
