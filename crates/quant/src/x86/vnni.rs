@@ -249,12 +249,15 @@ vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256);
 const K_PAIR_BLOCK: usize = 512;
 
 /// Packs the quants of Q8_K rows 2g and 2g + 1 (`blocks` super-blocks of 292 bytes each, in
-/// `a`) for every pair g < rows / 2: super-block i of pair g at `(g · blocks + i) · 512`.
+/// `a`) for every pair g < rows / 2: super-block i of pair g at `(g · blocks + i) · 512`. After
+/// them, at [`k_scales_at`], every row's super-block scales as f32, super-block by super-block
+/// (`i · rows + row`), and 8 more f32 of zeros so that eight can be read from any row.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 unsafe fn pack_q8_k_pairs(a: &[u8], rows: usize, blocks: usize, out: &mut Vec<u8>) {
     assert!(a.len() >= rows * blocks * 292);
     let pairs = rows / 2;
-    out.resize(pairs * blocks * K_PAIR_BLOCK, 0);
+    let scales_at = k_scales_at(rows, blocks);
+    out.resize(scales_at + 4 * (blocks * rows + 8), 0);
     for g in 0..pairs {
         for i in 0..blocks {
             let r0 = a.as_ptr().add((2 * g * blocks + i) * 292 + 4);
@@ -266,6 +269,21 @@ unsafe fn pack_q8_k_pairs(a: &[u8], rows: usize, blocks: usize, out: &mut Vec<u8
             }
         }
     }
+    let scales = out.as_mut_ptr().add(scales_at) as *mut f32;
+    for r in 0..rows {
+        for i in 0..blocks {
+            let d = (a.as_ptr().add((r * blocks + i) * 292) as *const f32).read_unaligned();
+            scales.add(i * rows + r).write_unaligned(d);
+        }
+    }
+    for k in 0..8 {
+        scales.add(blocks * rows + k).write_unaligned(0.0);
+    }
+}
+
+/// Where [`pack_q8_k_pairs`] puts the rows' scales.
+fn k_scales_at(rows: usize, blocks: usize) -> usize {
+    rows / 2 * blocks * K_PAIR_BLOCK
 }
 
 /// Half `h` (0: the pair's first row, 1: its second) of a pair register.
@@ -279,9 +297,14 @@ unsafe fn half(v: __m512i, h: usize) -> __m256i {
     }
 }
 
-/// One Q4_K weight row (`nb` super-blocks at `w`) against `N` Q8_K activation rows (`a`; rows
-/// 2p and 2p + 1 also packed in pairs at `pairs` by [`pack_q8_k_pairs`]), in the parent's
-/// `K_GEMV` or `K_GEMM` order (`MODE`). A last odd row goes through 256-bit registers.
+/// One Q4_K weight row (`nb` super-blocks at `w`) against `N` ≤ 8 Q8_K activation rows (`a`;
+/// rows 2p and 2p + 1 also packed in pairs at `pairs` by [`pack_q8_k_pairs`], and their scales
+/// at `da`, super-block i's at `da + i · stride`), in the parent's `K_GEMV` or `K_GEMM` order
+/// (`MODE`). A last odd row goes through 256-bit registers.
+///
+/// The float steps are the parent's, with the rows in the lanes of one vector: each lane takes
+/// a row's scalar multiplications and fused multiply-adds in the parent's order, so each row
+/// gets the parent's bits.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 unsafe fn dot_q4_k_pairs<const N: usize, const MODE: u8>(
@@ -289,12 +312,14 @@ unsafe fn dot_q4_k_pairs<const N: usize, const MODE: u8>(
     w: *const u8,
     a: [*const u8; N],
     pairs: *const u8,
+    da: *const f32,
+    stride: usize,
 ) -> [f32; N] {
-    use super::{hsum_each_i32x8, hsum_i32x4, hsum_i32x8, k_scales_mins, load_f16, load_f32, BROADCAST_I16, K_GEMM};
+    use super::{hsum_each_i32x8, k_scales_mins, load_f16, BROADCAST_I16, K_GEMM};
     let np = N / 2;
     let m4 = _mm256_set1_epi8(0x0f);
-    let mut acc_s = [0f32; N];
-    let mut acc_m = [0f32; N];
+    let mut acc_s = _mm256_setzero_ps();
+    let mut acc_m = _mm256_setzero_ps();
     for i in 0..nb {
         let wb = w.add(i * 144);
         prefetch(wb, 144);
@@ -348,34 +373,57 @@ unsafe fn dot_q4_k_pairs<const N: usize, const MODE: u8>(
                 }
             }
         }
-        // The parent's float steps, row by row, on that row's i32 lanes.
-        for k in 0..N {
-            let da = load_f32(a[k].add(i * 292));
+        // Row k's i32 lanes for 64-element chunk j (K_GEMM) or the whole super-block; zero
+        // past the last row.
+        let lanes = |k: usize, j: usize| -> __m256i {
             let odd = N % 2 == 1 && k == N - 1;
-            if MODE == K_GEMM {
-                let lanes: [__m256i; 4] = if odd {
-                    per_64_1
-                } else {
-                    std::array::from_fn(|j| half(per_64_2[k / 2][j], k % 2))
-                };
-                let mut s = [0f32; 4];
-                let mut m = [0f32; 4];
-                _mm_storeu_ps(s.as_mut_ptr(), _mm_cvtepi32_ps(hsum_each_i32x8(lanes)));
-                _mm_storeu_ps(m.as_mut_ptr(), _mm_cvtepi32_ps(min_sums[k]));
-                for j in 0..4 {
-                    acc_s[k] = s[j].mul_add(d * da, acc_s[k]);
-                    acc_m[k] = m[j].mul_add(dmin * da, acc_m[k]);
-                }
-            } else {
-                let lanes = if odd { sum1 } else { half(sum2[k / 2], k % 2) };
-                let s = hsum_i32x8(lanes) as f32;
-                let m = hsum_i32x4(min_sums[k]) as f32;
-                acc_s[k] = s.mul_add(d * da, acc_s[k]);
-                acc_m[k] = m.mul_add(dmin * da, acc_m[k]);
+            match (k < N, odd, MODE == K_GEMM) {
+                (false, _, _) => _mm256_setzero_si256(),
+                (true, true, true) => per_64_1[j],
+                (true, true, false) => sum1,
+                (true, false, true) => half(per_64_2[k / 2][j], k % 2),
+                (true, false, false) => half(sum2[k / 2], k % 2),
             }
+        };
+        // Lane k of `sums(j)`: row k's integer sum.
+        let sums = |j: usize| -> __m256i {
+            let low = hsum_each_i32x8([lanes(0, j), lanes(1, j), lanes(2, j), lanes(3, j)]);
+            let high = if N > 4 {
+                hsum_each_i32x8([lanes(4, j), lanes(5, j), lanes(6, j), lanes(7, j)])
+            } else {
+                _mm_setzero_si128()
+            };
+            _mm256_set_m128i(high, low)
+        };
+        // The min sums transposed: lane k of `mins_t[j]` is row k's for chunk j.
+        let ms = |k: usize| if k < N { min_sums[k] } else { _mm_setzero_si128() };
+        let y: [__m256i; 4] = std::array::from_fn(|t| _mm256_set_m128i(ms(t + 4), ms(t)));
+        let (lo01, hi01) = (_mm256_unpacklo_epi32(y[0], y[1]), _mm256_unpackhi_epi32(y[0], y[1]));
+        let (lo23, hi23) = (_mm256_unpacklo_epi32(y[2], y[3]), _mm256_unpackhi_epi32(y[2], y[3]));
+        let mins_t = [
+            _mm256_unpacklo_epi64(lo01, lo23),
+            _mm256_unpackhi_epi64(lo01, lo23),
+            _mm256_unpacklo_epi64(hi01, hi23),
+            _mm256_unpackhi_epi64(hi01, hi23),
+        ];
+        let da_v = _mm256_loadu_ps(da.add(i * stride));
+        let d_da = _mm256_mul_ps(_mm256_set1_ps(d), da_v);
+        let dmin_da = _mm256_mul_ps(_mm256_set1_ps(dmin), da_v);
+        if MODE == K_GEMM {
+            for j in 0..4 {
+                acc_s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums(j)), d_da, acc_s);
+                acc_m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins_t[j]), dmin_da, acc_m);
+            }
+        } else {
+            // The whole min sum: the four chunks' (exact integers, any order).
+            let m = _mm256_add_epi32(_mm256_add_epi32(mins_t[0], mins_t[1]), _mm256_add_epi32(mins_t[2], mins_t[3]));
+            acc_s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums(0)), d_da, acc_s);
+            acc_m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), dmin_da, acc_m);
         }
     }
-    std::array::from_fn(|k| acc_s[k] - acc_m[k])
+    let mut out = [0f32; 8];
+    _mm256_storeu_ps(out.as_mut_ptr(), _mm256_sub_ps(acc_s, acc_m));
+    std::array::from_fn(|k| out[k])
 }
 
 /// Q4_K weight rows against Q8_K activation rows in the parent's `MODE` order (`K_GEMV`: its
@@ -388,6 +436,7 @@ pub(crate) unsafe fn rows_q4_k<const MODE: u8>(nb: usize, w: &[u8], w_rows: usiz
     let row = |c: usize| a.as_ptr().add(c * nb * 292);
     // Groups start at multiples of 4, so a group's first pair is pair c / 2.
     let pairs = |c: usize| packed.as_ptr().add(c / 2 * nb * K_PAIR_BLOCK);
+    let scales = |c: usize| (packed.as_ptr().add(k_scales_at(a_rows, nb)) as *const f32).add(c);
     for r in 0..w_rows {
         let wp = w.as_ptr().add(r * nb * 144);
         let out = &mut out[r * a_rows..(r + 1) * a_rows];
@@ -395,7 +444,7 @@ pub(crate) unsafe fn rows_q4_k<const MODE: u8>(nb: usize, w: &[u8], w_rows: usiz
         macro_rules! call {
             ($k:literal) => {{
                 let rows: [*const u8; $k] = std::array::from_fn(|i| row(c + i));
-                out[c..c + $k].copy_from_slice(&dot_q4_k_pairs::<$k, MODE>(nb, wp, rows, pairs(c)));
+                out[c..c + $k].copy_from_slice(&dot_q4_k_pairs::<$k, MODE>(nb, wp, rows, pairs(c), scales(c), a_rows));
                 c += $k;
             }};
         }
