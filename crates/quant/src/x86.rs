@@ -59,7 +59,7 @@ pub(crate) unsafe fn vec_dot_many(
     // count is a multiple of 4 and whose rows are whole multiples of 8.
     let float_tiled = place.batch >= 2 && place.matrix_rows % 4 == 0 && n % 8 == 0;
     let vnni = match t {
-        GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q4_K => vnni::level(),
+        GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q4_K | GgmlType::Q6_K => vnni::level(),
         _ => Level::None,
     };
     match t {
@@ -75,12 +75,13 @@ pub(crate) unsafe fn vec_dot_many(
         GgmlType::Q8_0 => rows_q8_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q4_0 => rows_q4_0(n / 32, w, w_rows, a, a_rows, out),
         GgmlType::Q5_0 => rows_q5_0(n / 32, w, w_rows, a, a_rows, out),
-        GgmlType::Q4_K if a_rows >= 2 && fours && vnni == Level::Avx512 => vnni::rows_q4_k::<K_GEMM>(n / 256, w, w_rows, a, a_rows, out),
-        GgmlType::Q4_K if a_rows >= 2 && vnni == Level::Avx512 => vnni::rows_q4_k::<K_GEMV>(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_K if a_rows >= 2 && fours && vnni == Level::Avx512 => vnni::rows_q4_k_tiled(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::Q4_K if a_rows >= 2 && vnni == Level::Avx512 => vnni::rows_q4_k(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q4_K if fours => rows_q4_k_tiled(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q4_K => rows_q4_k(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q5_K if large => rows_q5_k_tiled(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q5_K => rows_q5_k(n / 256, w, w_rows, a, a_rows, out),
+        GgmlType::Q6_K if large && vnni == Level::Avx512 => vnni::rows_q6_k_tiled(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q6_K if large => rows_q6_k_tiled(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::Q6_K => rows_q6_k(n / 256, w, w_rows, a, a_rows, out),
         GgmlType::F32 if float_tiled => rows_f32_tiled(n, w, w_rows, a, a_rows, out),
@@ -906,6 +907,25 @@ const Q6_SCALE_PAIRS: [[u8; 16]; 8] = {
     t
 };
 
+/// Chunk c (0..8) of 32 elements of the Q6_K block at `wb` (scales `sc`): its unsigned
+/// 6-bit quants, and its two groups' scales as i16 (lanes 0..8 and 8..16). In half h = c / 4,
+/// chunk c % 4 takes the low (0, 1) or high (2, 3) nibbles of ql[64h..64h+32] (even) or
+/// ql[64h+32..64h+64] (odd), and bits 2·(c % 4) and up of qh[32h..32h+32] as its top two bits.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q6_k_chunk(wb: *const u8, sc: __m128i, c: usize) -> (__m256i, __m256i) {
+    let (h, part) = (c / 4, c % 4);
+    let ql = load256(wb.add(64 * h + 32 * (part % 2)));
+    let ql = if part < 2 { ql } else { _mm256_srli_epi16::<4>(ql) };
+    let qh = _mm256_srl_epi16(load256(wb.add(128 + 32 * h)), _mm_cvtsi32_si128(2 * part as i32));
+    let q = _mm256_or_si256(
+        _mm256_and_si256(ql, _mm256_set1_epi8(0x0f)),
+        _mm256_slli_epi16::<4>(_mm256_and_si256(qh, _mm256_set1_epi8(0x03))),
+    );
+    let scale = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, load128(Q6_SCALE_PAIRS[c].as_ptr())));
+    (q, scale)
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q6_k<const N: usize>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
     dot_q6_k_mode::<N, false>(nb, w, a)
@@ -923,35 +943,14 @@ unsafe fn dot_q6_k_tiled<const N: usize>(nb: usize, w: *const u8, a: [*const u8;
 unsafe fn dot_q6_k_mode<const N: usize, const TILED: bool>(nb: usize, w: *const u8, a: [*const u8; N]) -> [f32; N] {
     // Block: ql (128), qh (64), scales (16 × i8), d (f16).
     let mut acc_s = [0f32; N];
-    let m4 = _mm256_set1_epi8(0x0f);
-    let m2 = _mm256_set1_epi8(0x03);
     let mut acc = [_mm256_setzero_ps(); N];
     for i in 0..nb {
         let wb = w.add(i * 210);
         prefetch(wb, 210);
         let sc = load128(wb.add(192));
         let mut sumi = [_mm256_setzero_si256(); N];
-        // Chunk c (0..8) of 32 elements: in half h = c / 4, chunk c % 4 takes the low (0, 1) or
-        // high (2, 3) nibbles of ql[64h..64h+32] (even) or ql[64h+32..64h+64] (odd), and
-        // bits 2·(c % 4) and up of qh[32h..32h+32] as its top two bits.
         for c in 0..8 {
-            let (h, part) = (c / 4, c % 4);
-            let ql = load256(wb.add(64 * h + 32 * (part % 2)));
-            let ql = if part < 2 {
-                ql
-            } else {
-                _mm256_srli_epi16::<4>(ql)
-            };
-            let qh = _mm256_srl_epi16(
-                load256(wb.add(128 + 32 * h)),
-                _mm_cvtsi32_si128(2 * part as i32),
-            );
-            let q = _mm256_or_si256(
-                _mm256_and_si256(ql, m4),
-                _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m2)),
-            );
-            let scale =
-                _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, load128(Q6_SCALE_PAIRS[c].as_ptr())));
+            let (q, scale) = q6_k_chunk(wb, sc, c);
             for k in 0..N {
                 let qa = load256(a[k].add(i * 292 + 4 + 32 * c));
                 sumi[k] = _mm256_add_epi32(

@@ -238,8 +238,9 @@ vnni_rows!(avx512, "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"
 vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256);
 
 // ---------------------------------------------------------------------------------------------
-// Q4_K against Q8_K activations with AVX-512 (the same CPUs): two activation rows to a 512-bit
-// register, as above, in the integer part of the parent module's `dot_k_with_mins`. The lane
+// Q4_K and Q6_K against Q8_K activations with AVX-512 (the same CPUs): two activation rows to a
+// 512-bit register, as above, in the integer part of the parent module's `dot_k_with_mins`
+// (and of its Q6_K kernel). The lane
 // operations (`vpmaddubsw`, `vpmaddwd` by the sub-block scales, `vpaddd`) work within each half,
 // so every row gets the i32 lanes the parent computes for it, and the float steps after them
 // are the parent's, in its `K_GEMV` and `K_GEMM` orders.
@@ -426,11 +427,39 @@ unsafe fn dot_q4_k_pairs<const N: usize, const MODE: u8>(
     std::array::from_fn(|k| out[k])
 }
 
-/// Q4_K weight rows against Q8_K activation rows in the parent's `MODE` order (`K_GEMV`: its
-/// `rows_q4_k`, `K_GEMM`: its `rows_q4_k_tiled`), same arguments, same bits.
+/// What [`rows_k`] computes.
+const Q4_K_GEMV: u8 = 0;
+const Q4_K_GEMM: u8 = 1;
+const Q6_K_TILED: u8 = 2;
+
+/// Q4_K weight rows against Q8_K activation rows in the parent's `K_GEMV` order (its
+/// `rows_q4_k`), same arguments, same bits.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+pub(crate) unsafe fn rows_q4_k(nb: usize, w: &[u8], w_rows: usize, a: &[u8], a_rows: usize, out: &mut [f32]) {
+    rows_k::<Q4_K_GEMV>(nb, w, w_rows, a, a_rows, out)
+}
+
+/// Q4_K in the parent's `K_GEMM` order (its `rows_q4_k_tiled`), same bits.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+pub(crate) unsafe fn rows_q4_k_tiled(nb: usize, w: &[u8], w_rows: usize, a: &[u8], a_rows: usize, out: &mut [f32]) {
+    rows_k::<Q4_K_GEMM>(nb, w, w_rows, a, a_rows, out)
+}
+
+/// Q6_K in the parent's tiled order (its `rows_q6_k_tiled`), same bits.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+pub(crate) unsafe fn rows_q6_k_tiled(nb: usize, w: &[u8], w_rows: usize, a: &[u8], a_rows: usize, out: &mut [f32]) {
+    rows_k::<Q6_K_TILED>(nb, w, w_rows, a, a_rows, out)
+}
+
+/// The driver of the K-quant kernels above: the activations' quants packed in row pairs (and
+/// their scales) once per call, then every weight row against the activation rows in groups
+/// of eight, then four, then the rest, as the parent's drivers group them.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 #[allow(unused_assignments)] // the last `call!` advances `c` past the end
-pub(crate) unsafe fn rows_q4_k<const MODE: u8>(nb: usize, w: &[u8], w_rows: usize, a: &[u8], a_rows: usize, out: &mut [f32]) {
+unsafe fn rows_k<const KIND: u8>(nb: usize, w: &[u8], w_rows: usize, a: &[u8], a_rows: usize, out: &mut [f32]) {
+    use super::{K_GEMM, K_GEMV};
+    let w_block = if KIND == Q6_K_TILED { 210 } else { 144 };
     let mut packed = A_PACKED.with(|c| c.take());
     pack_q8_k_pairs(a, a_rows, nb, &mut packed);
     let row = |c: usize| a.as_ptr().add(c * nb * 292);
@@ -438,13 +467,18 @@ pub(crate) unsafe fn rows_q4_k<const MODE: u8>(nb: usize, w: &[u8], w_rows: usiz
     let pairs = |c: usize| packed.as_ptr().add(c / 2 * nb * K_PAIR_BLOCK);
     let scales = |c: usize| (packed.as_ptr().add(k_scales_at(a_rows, nb)) as *const f32).add(c);
     for r in 0..w_rows {
-        let wp = w.as_ptr().add(r * nb * 144);
+        let wp = w.as_ptr().add(r * nb * w_block);
         let out = &mut out[r * a_rows..(r + 1) * a_rows];
         let mut c = 0;
         macro_rules! call {
             ($k:literal) => {{
                 let rows: [*const u8; $k] = std::array::from_fn(|i| row(c + i));
-                out[c..c + $k].copy_from_slice(&dot_q4_k_pairs::<$k, MODE>(nb, wp, rows, pairs(c), scales(c), a_rows));
+                let (p, s) = (pairs(c), scales(c));
+                out[c..c + $k].copy_from_slice(&match KIND {
+                    Q4_K_GEMV => dot_q4_k_pairs::<$k, K_GEMV>(nb, wp, rows, p, s, a_rows),
+                    Q4_K_GEMM => dot_q4_k_pairs::<$k, K_GEMM>(nb, wp, rows, p, s, a_rows),
+                    _ => dot_q6_k_pairs::<$k>(nb, wp, rows, p, s, a_rows),
+                });
                 c += $k;
             }};
         }
@@ -462,4 +496,59 @@ pub(crate) unsafe fn rows_q4_k<const MODE: u8>(nb: usize, w: &[u8], w_rows: usiz
         }
     }
     A_PACKED.with(|c| c.replace(packed));
+}
+
+/// [`dot_q4_k_pairs`] for Q6_K weights in the parent's tiled order: per super-block the whole
+/// integer sum S of each row (its `vpmaddubsw`/`vpmaddwd` lanes less 32 · Σ scale · bsum), then
+/// r = d · S and one fused multiply-add of r × da per row, with the rows in vector lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn dot_q6_k_pairs<const N: usize>(
+    nb: usize,
+    w: *const u8,
+    a: [*const u8; N],
+    pairs: *const u8,
+    da: *const f32,
+    stride: usize,
+) -> [f32; N] {
+    use super::{hsum_each_i32x8, load128, load_f16, q6_k_chunk};
+    let np = N / 2;
+    let mut acc = _mm256_setzero_ps();
+    for i in 0..nb {
+        // Block: ql (128), qh (64), scales (16 × i8), d (f16).
+        let wb = w.add(i * 210);
+        prefetch(wb, 210);
+        let sc = load128(wb.add(192));
+        let mut sum2 = [_mm512_setzero_si512(); 4];
+        let mut sum1 = _mm256_setzero_si256();
+        for c in 0..8 {
+            let (q, scale) = q6_k_chunk(wb, sc, c);
+            let (q2, scale2) = (_mm512_broadcast_i64x4(q), _mm512_broadcast_i64x4(scale));
+            for p in 0..np {
+                let qa = _mm512_loadu_si512(pairs.add((p * nb + i) * K_PAIR_BLOCK + c * 64) as *const _);
+                sum2[p] = _mm512_add_epi32(sum2[p], _mm512_madd_epi16(scale2, _mm512_maddubs_epi16(q2, qa)));
+            }
+            if N % 2 == 1 {
+                let qa = load256(a[N - 1].add(i * 292 + 4 + 32 * c));
+                sum1 = _mm256_add_epi32(sum1, _mm256_madd_epi16(scale, _mm256_maddubs_epi16(q, qa)));
+            }
+        }
+        // Row k's lanes less 32 · Σ_g sc[g] · bsum[g] (spread over 8 lanes); zero past the last row.
+        let sc16 = _mm256_cvtepi8_epi16(sc);
+        let total = |k: usize| -> __m256i {
+            if k >= N {
+                return _mm256_setzero_si256();
+            }
+            let lanes = if N % 2 == 1 && k == N - 1 { sum1 } else { half(sum2[k / 2], k % 2) };
+            let bias = _mm256_slli_epi32::<5>(_mm256_madd_epi16(sc16, load256(a[k].add(i * 292 + 260))));
+            _mm256_sub_epi32(lanes, bias)
+        };
+        let low = hsum_each_i32x8([total(0), total(1), total(2), total(3)]);
+        let high = if N > 4 { hsum_each_i32x8([total(4), total(5), total(6), total(7)]) } else { _mm_setzero_si128() };
+        let r = _mm256_mul_ps(_mm256_set1_ps(load_f16(wb.add(208))), _mm256_cvtepi32_ps(_mm256_set_m128i(high, low)));
+        acc = _mm256_fmadd_ps(r, _mm256_loadu_ps(da.add(i * stride)), acc);
+    }
+    let mut out = [0f32; 8];
+    _mm256_storeu_ps(out.as_mut_ptr(), acc);
+    std::array::from_fn(|k| out[k])
 }
