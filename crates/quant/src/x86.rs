@@ -1338,9 +1338,11 @@ pub(crate) unsafe fn f16_dot_ordered(order: crate::LaneOrder, x: &[u8], y: &[u8]
     order.reduce(&lanes[..order.lanes()])
 }
 
-/// [`crate::f16_dot_ordered_many`]: every key row against every query row, the key's eight
-/// values converted once for up to four queries (8 lanes) and the lanes summed in registers
-/// in the same trees as [`crate::LaneOrder::reduce`].
+/// [`crate::f16_dot_ordered_many`]: every key row against every query row, the queries
+/// converted to f32 once per call (exactly: every half is an f32), each key's eight values
+/// converted once for up to four queries (8 lanes: two keys at a time) or two (32 lanes), so
+/// that eight FMA chains are in flight, and the lanes summed in registers in the same trees as
+/// [`crate::LaneOrder::reduce`].
 #[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn f16_dot_ordered_many(
@@ -1353,50 +1355,81 @@ pub(crate) unsafe fn f16_dot_ordered_many(
     q_rows: usize,
     out: &mut [f32],
 ) {
-    let (kp, qp) = (k.as_ptr(), q.as_ptr());
+    let mut qf = QUERIES_F32.with(|c| c.take());
+    qf.resize(q_rows * n, 0.0);
+    for (i, chunk) in qf.chunks_exact_mut(8).enumerate() {
+        _mm256_storeu_ps(chunk.as_mut_ptr(), _mm256_cvtph_ps(load128(q.as_ptr().add(16 * i))));
+    }
+    let (kp, qp) = (k.as_ptr(), qf.as_ptr());
     let half8 = |p: *const u8, i: usize| unsafe { _mm256_cvtph_ps(load128(p.add(2 * i))) };
-    for r in 0..rows {
-        let kr = kp.add(2 * r * k_stride);
-        match order {
-            crate::LaneOrder::Lanes8 => {
+    let query8 = |i: usize, e: usize| unsafe { _mm256_loadu_ps(qp.add(i * n + e)) };
+    let key = |r: usize| kp.add(2 * r * k_stride);
+    match order {
+        crate::LaneOrder::Lanes8 => {
+            // Two key rows at a time, so that up to eight FMA chains are in flight.
+            let mut r = 0;
+            while r < rows {
+                let kr = [key(r), key((r + 1).min(rows - 1))];
+                let keys = if r + 1 < rows { 2 } else { 1 };
                 let mut i0 = 0;
                 while i0 < q_rows {
                     let g = (q_rows - i0).min(4);
-                    let mut acc = [_mm256_setzero_ps(); 4];
+                    let mut acc = [[_mm256_setzero_ps(); 4]; 2];
                     let mut e = 0;
                     while e < n {
-                        let kv = half8(kr, e);
-                        for (i, a) in acc.iter_mut().enumerate().take(g) {
-                            *a = _mm256_fmadd_ps(kv, half8(qp.add(2 * (i0 + i) * n), e), *a);
+                        for (kk, acc_k) in acc.iter_mut().enumerate().take(keys) {
+                            let kv = half8(kr[kk], e);
+                            for (i, a) in acc_k.iter_mut().enumerate().take(g) {
+                                *a = _mm256_fmadd_ps(kv, query8(i0 + i, e), *a);
+                            }
                         }
                         e += 8;
                     }
-                    for (i, a) in acc.iter().enumerate().take(g) {
-                        out[r * q_rows + i0 + i] = hsum8(*a);
+                    for (kk, acc_k) in acc.iter().enumerate().take(keys) {
+                        for (i, a) in acc_k.iter().enumerate().take(g) {
+                            out[(r + kk) * q_rows + i0 + i] = hsum8(*a);
+                        }
                     }
                     i0 += g;
                 }
+                r += keys;
             }
-            crate::LaneOrder::Lanes32 => {
-                for i in 0..q_rows {
-                    let qi = qp.add(2 * i * n);
-                    let mut acc = [_mm256_setzero_ps(); 4];
+        }
+        crate::LaneOrder::Lanes32 => {
+            for r in 0..rows {
+                let kr = key(r);
+                // Two queries at a time: eight FMA chains in flight.
+                let mut i = 0;
+                while i < q_rows {
+                    let qs = if i + 1 < q_rows { 2 } else { 1 };
+                    let mut acc = [[_mm256_setzero_ps(); 4]; 2];
                     let mut e = 0;
                     while e < n {
-                        for (j, a) in acc.iter_mut().enumerate() {
-                            *a = _mm256_fmadd_ps(half8(kr, e + 8 * j), half8(qi, e + 8 * j), *a);
+                        for j in 0..4 {
+                            let kv = half8(kr, e + 8 * j);
+                            for (qi, acc_q) in acc.iter_mut().enumerate().take(qs) {
+                                acc_q[j] = _mm256_fmadd_ps(kv, query8(i + qi, e + 8 * j), acc_q[j]);
+                            }
                         }
                         e += 32;
                     }
-                    // GGML_F32x8_REDUCE: 2 and 3 onto 0 and 1, then 1 onto 0, then the halves
-                    // and two horizontal pair additions.
-                    let z = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
-                    let t = _mm_add_ps(_mm256_castps256_ps128(z), _mm256_extractf128_ps::<1>(z));
-                    let t = _mm_hadd_ps(t, t);
-                    out[r * q_rows + i] = _mm_cvtss_f32(_mm_hadd_ps(t, t));
+                    for (qi, acc_q) in acc.iter().enumerate().take(qs) {
+                        // GGML_F32x8_REDUCE: 2 and 3 onto 0 and 1, then 1 onto 0, then the
+                        // halves and two horizontal pair additions.
+                        let z = _mm256_add_ps(_mm256_add_ps(acc_q[0], acc_q[2]), _mm256_add_ps(acc_q[1], acc_q[3]));
+                        let t = _mm_add_ps(_mm256_castps256_ps128(z), _mm256_extractf128_ps::<1>(z));
+                        let t = _mm_hadd_ps(t, t);
+                        out[r * q_rows + i + qi] = _mm_cvtss_f32(_mm_hadd_ps(t, t));
+                    }
+                    i += qs;
                 }
             }
         }
     }
+    QUERIES_F32.with(|c| c.replace(qf));
 }
 
+std::thread_local! {
+    /// [`f16_dot_ordered_many`]'s queries as f32, kept from call to call.
+    static QUERIES_F32: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}

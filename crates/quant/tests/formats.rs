@@ -495,14 +495,21 @@ proptest! {
             let exact: f64 = (0..n).map(|i| h(&x, i) * h(&y, i)).sum();
             let scale: f64 = (0..n).map(|i| (h(&x, i) * h(&y, i)).abs()).sum::<f64>() + 1e-30;
             prop_assert!((fast as f64 - exact).abs() <= 1e-5 * scale, "{:?}: {} vs {}", order, fast, exact);
-            // Many rows at a stride give each pair's bits.
-            let keys: Vec<u8> = [x.clone(), vec![0u8; 2 * order.lanes()], y.clone()].concat();
-            let queries: Vec<u8> = [y.clone(), x.clone()].concat();
-            let mut out = vec![0f32; 4];
-            ferrocodex_quant::f16_dot_ordered_many(order, n, &keys, n + order.lanes(), 2, &queries, &mut out);
-            let want = [(&x, &y), (&x, &x), (&y, &y), (&y, &x)]
-                .map(|(a, b)| ferrocodex_quant::f16_dot_ordered(order, a, b).to_bits());
-            prop_assert_eq!(out.map_bits(), want.to_vec());
+            // Many rows at a stride give each pair's bits (three keys and three queries: the
+            // kernel's pairs and a row left over on both sides).
+            let z = quantized(GgmlType::F16, &rng.floats(n));
+            let pad = vec![0u8; 2 * order.lanes()];
+            let keys: Vec<u8> = [&x, &pad, &y, &pad, &z].into_iter().flatten().copied().collect();
+            let queries: Vec<u8> = [y.clone(), x.clone(), z.clone()].concat();
+            let mut out = vec![0f32; 9];
+            ferrocodex_quant::f16_dot_ordered_many(order, n, &keys, n + order.lanes(), 3, &queries, &mut out);
+            let mut want = Vec::new();
+            for key in [&x, &y, &z] {
+                for query in [&y, &x, &z] {
+                    want.push(ferrocodex_quant::f16_dot_ordered(order, key, query).to_bits());
+                }
+            }
+            prop_assert_eq!(out.map_bits(), want);
         }
     }
 }
