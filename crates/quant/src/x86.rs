@@ -128,7 +128,7 @@ macro_rules! rows_driver {
             let offset: Option<u8> = $packed;
             let mut packed = if offset.is_some() { A_PACKED.with(|c| c.take()) } else { Vec::new() };
             if let Some(offset) = offset {
-                pack_q8_0(a, a_rows, units, offset, false, &mut packed);
+                pack_q8_0(a, a_rows, units, offset, false, 8, &mut packed);
             }
             let block_bytes = offset.map_or(0, packed_block_bytes);
             let $ap = |c: usize| a.as_ptr().add(c * a_row);
@@ -183,7 +183,8 @@ fn packed_block_bytes(offset: u8) -> usize {
 }
 
 /// Repacks `rows` Q8_0 rows of `blocks` blocks each (`a`) for the 32-element kernels, in the
-/// groups the driver hands them (eight rows, then four, then the rest). With `b` =
+/// groups the driver hands them (`widest` rows, 8 or 16, as long as that many are left, then
+/// eight, then four, then the rest). With `b` =
 /// [`packed_block_bytes`]`(offset)`, a group of `n` rows starting at row `c` begins at byte
 /// `c · blocks · b`; in it, block `i` is `n · b` bytes at `i · n · b`: the `n` rows' 32 quants,
 /// then their scales (each as f32 in all 8 lanes), then, when `offset` is not 0, their lane
@@ -191,13 +192,15 @@ fn packed_block_bytes(offset: u8) -> usize {
 /// block at a fixed offset from one pointer, straight from memory. With `negate`, the
 /// corrections are stored negated (−offset · Σ, for [`vnni`]'s kernels).
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, negate: bool, out: &mut Vec<u8>) {
+#[allow(clippy::too_many_arguments)]
+unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, negate: bool, widest: usize, out: &mut Vec<u8>) {
     assert!(a.len() >= rows * blocks * 34);
     let b = packed_block_bytes(offset);
     out.resize(rows * blocks * b, 0);
     let mut c = 0;
     while c < rows {
         let n = match rows - c {
+            left if left >= widest => widest,
             8.. => 8,
             4..=7 => 4,
             rest => rest,
@@ -234,7 +237,7 @@ macro_rules! one_row_driver {
         #[target_feature(enable = "avx2,fma,f16c")]
         unsafe fn $name(units: usize, w: &[u8], w_rows: usize, a: &[u8], out: &mut [f32]) {
             let mut packed = A_PACKED.with(|c| c.take());
-            pack_q8_0(a, 1, units, $offset, false, &mut packed);
+            pack_q8_0(a, 1, units, $offset, false, 8, &mut packed);
             let w_row = units * $w_unit;
             let wp = |r: usize| w.as_ptr().add(r * w_row);
             let mut r = 0;

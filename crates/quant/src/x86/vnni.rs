@@ -96,7 +96,7 @@ unsafe fn dot_blocks_512<const N: usize>(
     uw: impl Fn(*const u8) -> __m256i,
 ) -> [f32; N] {
     let pairs = N / 2;
-    let mut acc2 = [_mm512_setzero_ps(); 4];
+    let mut acc2 = [_mm512_setzero_ps(); 8];
     let mut acc1 = _mm256_setzero_ps();
     for i in 0..nb {
         let wb = w.add(i * w_block);
@@ -168,7 +168,7 @@ unsafe fn dot_blocks_256<const N: usize>(
 /// [`pack_q8_0`] lays out) and the Q8_0, Q4_0 and Q5_0 entry points, which take the arguments
 /// of the parent module's `rows_q8_0`, `rows_q4_0` and `rows_q5_0` and give their bits.
 macro_rules! vnni_rows {
-    ($mod:ident, $features:literal, $dot:ident) => {
+    ($mod:ident, $features:literal, $dot:ident, widest $widest:literal) => {
         pub(crate) mod $mod {
             use super::*;
 
@@ -188,7 +188,7 @@ macro_rules! vnni_rows {
                 uw: impl Fn(*const u8) -> __m256i + Copy,
             ) {
                 let mut packed = A_PACKED.with(|c| c.take());
-                pack_q8_0(a, a_rows, blocks, offset, true, &mut packed);
+                pack_q8_0(a, a_rows, blocks, offset, true, $widest, &mut packed);
                 let group = |c: usize| packed.as_ptr().add(c * blocks * 96);
                 for r in 0..w_rows {
                     let wp = w.as_ptr().add(r * blocks * w_block);
@@ -199,6 +199,9 @@ macro_rules! vnni_rows {
                             out[c..c + $k].copy_from_slice(&$dot::<$k>(blocks, wp, w_block, group(c), uw));
                             c += $k;
                         }};
+                    }
+                    while $widest == 16 && c + 16 <= a_rows {
+                        call!(16);
                     }
                     while c + 8 <= a_rows {
                         call!(8);
@@ -234,8 +237,8 @@ macro_rules! vnni_rows {
     };
 }
 
-vnni_rows!(avx512, "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni", dot_blocks_512);
-vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256);
+vnni_rows!(avx512, "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni", dot_blocks_512, widest 16);
+vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256, widest 8);
 
 // ---------------------------------------------------------------------------------------------
 // Q4_K and Q6_K against Q8_K activations with AVX-512 (the same CPUs): two activation rows to a
