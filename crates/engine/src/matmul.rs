@@ -52,16 +52,19 @@ pub fn matmul(
         .bytes_for(cols as u64)
         .expect("row length checked at load") as usize;
     scratch.xq.resize(n * row_q, 0);
-    for t in 0..n {
-        quantize_row(
-            act_type,
-            &x[t * cols..(t + 1) * cols],
-            &mut scratch.xq[t * row_q..(t + 1) * row_q],
-        );
+    let threads = pool.current_num_threads().max(1);
+    // Tokens are converted on every thread when there are several (a prompt): done on one,
+    // the others would wait for it before every product.
+    let convert = |(xt, qt): (&[f32], &mut [u8])| quantize_row(act_type, xt, qt);
+    let tokens = x.chunks_exact(cols).zip(scratch.xq.chunks_exact_mut(row_q));
+    if n >= 2 * threads && threads > 1 {
+        let tokens = x.par_chunks_exact(cols).zip(scratch.xq.par_chunks_exact_mut(row_q));
+        pool.install(|| tokens.with_min_len(4).for_each(convert));
+    } else {
+        tokens.for_each(convert);
     }
     let xq = &scratch.xq[..];
 
-    let threads = pool.current_num_threads().max(1);
     // Enough chunks to balance load, few enough that per-task overhead stays negligible.
     let target_chunks = threads * 8;
     let chunk = (rows.div_ceil(target_chunks)).div_ceil(4) * 4;
