@@ -65,8 +65,10 @@ pub fn matmul(
     }
     let xq = &scratch.xq[..];
 
-    // Enough chunks to balance load, few enough that per-task overhead stays negligible.
-    let target_chunks = threads * 8;
+    // Enough chunks to balance load, few enough that per-task overhead stays negligible. A
+    // prompt's tasks are long enough to balance in fewer, larger chunks, and each chunk
+    // converts every tile of tokens for its kernels once (see `vec_dot_many_at`).
+    let target_chunks = if n >= 64 { threads * 4 } else { threads * 8 };
     let chunk = (rows.div_ceil(target_chunks)).div_ceil(4) * 4;
     let n_chunks = rows.div_ceil(chunk);
     let out_ptr = SendPtr(out.as_mut_ptr());
