@@ -18,7 +18,7 @@ VENV="${1:-${LLAMA_VENV:-$ROOT/.venv-llama}}"
 PY="${PYTHON:-python3}"
 
 installed_version() {
-    "$VENV/bin/python" -c 'import llama_cpp, numpy; print(llama_cpp.__version__)' 2>/dev/null || true
+    "$VENV/bin/python" -c 'import llama_cpp, numpy, uvicorn; print(llama_cpp.__version__)' 2>/dev/null || true
 }
 
 if [ -x "$VENV/bin/python" ] && [ "$(installed_version)" = "$LLAMA_CPP_PYTHON_VERSION" ]; then
@@ -34,7 +34,8 @@ fi
 echo "installing llama-cpp-python $LLAMA_CPP_PYTHON_VERSION built for this CPU (GGML_NATIVE=ON)"
 echo "the first build takes about 17 minutes on 2 cores; later installs reuse pip's cached wheel"
 "$VENV/bin/python" -m pip install --upgrade pip >/dev/null
+# The [server] extra brings `python -m llama_cpp.server` (the load benchmark's second server).
 CMAKE_ARGS="-DGGML_NATIVE=ON" "$VENV/bin/python" -m pip install \
-    "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" numpy
+    "llama-cpp-python[server]==$LLAMA_CPP_PYTHON_VERSION" numpy
 
 echo "llama-cpp-python $(installed_version) is ready: $VENV/bin/python"
