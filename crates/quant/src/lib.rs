@@ -67,7 +67,8 @@ pub fn vec_dot_type(t: GgmlType) -> GgmlType {
 
 /// The instruction set [`vec_dot`] and [`vec_dot_many`] run on this CPU: `"avx2+fma+f16c"`,
 /// that with `+avx512vnni` or `+avxvnni` (Q8_0, Q4_0 and Q5_0 against several activation rows
-/// at once through VNNI, same bits as without), or `"portable"`. `FERROCODEX_KERNELS=avx2` in
+/// at once through VNNI, and with AVX-512 batched Q4_K and Q6_K two rows to a register; same
+/// bits as without), or `"portable"`. `FERROCODEX_KERNELS=avx2` in
 /// the environment keeps to the AVX2 kernels and `FERROCODEX_KERNELS=avxvnni` to the 256-bit
 /// VNNI ones (to compare them); [`with_kernels`] does the same for one thread.
 pub fn kernel_isa() -> &'static str {

@@ -15,7 +15,8 @@
 //! through exactly the same operations whatever `N` is, so a row's dot product does not depend
 //! on how many rows were batched with it. The 32-element kernels read the activations
 //! repacked once per call ([`pack_q8_0`]). Where the CPU has AVX-512 VNNI or AVX-VNNI, [`vnni`]
-//! takes the Q8_0, Q4_0 and Q5_0 products over several activation rows, with the same bits.
+//! takes the Q8_0, Q4_0 and Q5_0 products over several activation rows (and, with AVX-512, the
+//! batched Q4_K and Q6_K ones), with the same bits.
 
 #![allow(clippy::needless_range_loop)] // kernels index several per-row arrays in step
 

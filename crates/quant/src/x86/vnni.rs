@@ -1,6 +1,8 @@
 //! VNNI kernels for Q8_0, Q4_0 and Q5_0 weights against several Q8_0 activation rows (prefill
 //! and batched decoding), where the CPU has the instructions: AVX-512 VNNI, or AVX-VNNI (the
-//! same `vpdpbusd` on 256-bit registers only, on CPUs without AVX-512).
+//! same `vpdpbusd` on 256-bit registers only, on CPUs without AVX-512). On the same AVX-512
+//! CPUs, the batched Q4_K and Q6_K products and their 512-bit row pairs are here too (at the
+//! end of the file).
 //!
 //! They compute exactly what the AVX2 kernels in the parent module compute, bit for bit. Every
 //! weight block's quants go in unsigned, with an offset (Q8_0: u = q + 128, Q4_0: u = q + 8,
@@ -243,10 +245,10 @@ vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256, widest 8);
 // ---------------------------------------------------------------------------------------------
 // Q4_K and Q6_K against Q8_K activations with AVX-512 (the same CPUs): two activation rows to a
 // 512-bit register, as above, in the integer part of the parent module's `dot_k_with_mins`
-// (and of its Q6_K kernel). The lane
-// operations (`vpmaddubsw`, `vpmaddwd` by the sub-block scales, `vpaddd`) work within each half,
-// so every row gets the i32 lanes the parent computes for it, and the float steps after them
-// are the parent's, in its `K_GEMV` and `K_GEMM` orders.
+// (and of its Q6_K kernel). The lane operations (`vpmaddubsw`, `vpmaddwd` by the sub-block
+// scales, `vpaddd`) work within each half, so every row gets the i32 lanes the parent computes
+// for it, and the float steps after them are the parent's: `K_GEMV` and `K_GEMM` for Q4_K, the
+// tiled order for Q6_K.
 
 /// Bytes of one packed Q8_K super-block of a row pair: its 8 chunks of 32 quants, each chunk
 /// as 32 bytes of the first row then 32 of the second.
