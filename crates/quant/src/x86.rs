@@ -25,6 +25,42 @@ use std::sync::OnceLock;
 
 use crate::GgmlType;
 
+/// Runs `$body` for each group of the `$rows` activation rows the kernels take at once, in
+/// order: `$widest` rows (8 or 16) while that many are left, then eight, then four, then the
+/// rest (3, 2 or 1). In `$body`, `$c` is the group's first row and `$n` its size, a constant.
+/// The packing ([`pack_q8_0`]) and every driver walk the rows through here, so their groups
+/// cannot differ.
+macro_rules! in_groups {
+    ($rows:expr, $widest:expr, |$c:ident, $n:ident| $body:block) => {{
+        let rows: usize = $rows;
+        let mut start = 0usize;
+        while $widest >= 16 && start + 16 <= rows {
+            in_groups!(@ start, 16, $c, $n, $body);
+        }
+        while start + 8 <= rows {
+            in_groups!(@ start, 8, $c, $n, $body);
+        }
+        while start + 4 <= rows {
+            in_groups!(@ start, 4, $c, $n, $body);
+        }
+        match rows - start {
+            3 => in_groups!(@ start, 3, $c, $n, $body),
+            2 => in_groups!(@ start, 2, $c, $n, $body),
+            1 => in_groups!(@ start, 1, $c, $n, $body),
+            _ => {}
+        }
+    }};
+    (@ $start:ident, $k:literal, $c:ident, $n:ident, $body:block) => {{
+        const $n: usize = $k;
+        let $c = $start;
+        $body
+        #[allow(unused_assignments)] // the last group's advance is not read
+        {
+            $start += $k;
+        }
+    }};
+}
+
 pub(crate) mod vnni;
 use vnni::Level;
 
@@ -114,7 +150,6 @@ macro_rules! rows_driver {
     (@ $name:ident, $w_unit:expr, $a_unit:expr,
      |$units:ident, $wp:ident, $ap:ident, $pp:ident, $c:ident, $n:ident| $call:expr, $packed:expr) => {
         #[target_feature(enable = "avx2,fma,f16c")]
-        #[allow(unused_assignments)] // the last `call!` advances `c` past the end
         unsafe fn $name(
             units: usize,
             w: &[u8],
@@ -138,26 +173,9 @@ macro_rules! rows_driver {
             for r in 0..w_rows {
                 let $wp = w.as_ptr().add(r * w_row);
                 let out = &mut out[r * a_rows..(r + 1) * a_rows];
-                let mut $c = 0;
-                macro_rules! call {
-                    ($k:literal) => {{
-                        const $n: usize = $k;
-                        out[$c..$c + $k].copy_from_slice(&$call);
-                        $c += $k;
-                    }};
-                }
-                while $c + 8 <= a_rows {
-                    call!(8);
-                }
-                while $c + 4 <= a_rows {
-                    call!(4);
-                }
-                match a_rows - $c {
-                    3 => call!(3),
-                    2 => call!(2),
-                    1 => call!(1),
-                    _ => {}
-                }
+                in_groups!(a_rows, 8, |$c, $n| {
+                    out[$c..$c + $n].copy_from_slice(&$call);
+                });
             }
             if offset.is_some() {
                 A_PACKED.with(|c| c.replace(packed));
@@ -198,14 +216,8 @@ unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, negate: bo
     assert!(a.len() >= rows * blocks * 34);
     let b = packed_block_bytes(offset);
     out.resize(rows * blocks * b, 0);
-    let mut c = 0;
-    while c < rows {
-        let n = match rows - c {
-            left if left >= widest => widest,
-            8.. => 8,
-            4..=7 => 4,
-            rest => rest,
-        };
+    in_groups!(rows, widest, |c, N| {
+        let n = N;
         let group = out.as_mut_ptr().add(c * blocks * b);
         for k in 0..n {
             for i in 0..blocks {
@@ -221,8 +233,7 @@ unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, negate: bo
                 }
             }
         }
-        c += n;
-    }
+    });
 }
 
 rows_driver!(rows_q8_0, dot_q8_0, 34, 34, packed 0);
@@ -481,6 +492,8 @@ unsafe fn fma_block_offset(
 /// q = u − 16): `uw(block ptr)` yields the 32 unsigned `u`, which go straight into
 /// `vpmaddubsw` against the activation quants, and each lane's sum is corrected by
 /// offset · Σ a from the packing. The integers are exactly Σ q·a, so the result is the same.
+/// `block(acc, u, qa, corr, dw, da)` is one block pair: [`fma_block_offset`] here, `vpdpbusd`
+/// on a negated correction in [`vnni`]'s 256-bit kernel, which walks the blocks through here.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_blocks32_offset<const N: usize>(
@@ -489,6 +502,7 @@ unsafe fn dot_blocks32_offset<const N: usize>(
     w_block: usize,
     a: *const u8,
     uw: impl Fn(*const u8) -> __m256i,
+    block: impl Fn(__m256, __m256i, __m256i, __m256i, __m256, __m256) -> __m256,
 ) -> [f32; N] {
     let mut acc = [_mm256_setzero_ps(); N];
     for i in 0..nb {
@@ -501,7 +515,7 @@ unsafe fn dot_blocks32_offset<const N: usize>(
             let qa = load256(ab.add(k * 32));
             let da = _mm256_loadu_ps(ab.add((N + k) * 32) as *const f32);
             let corr = load256(ab.add((2 * N + k) * 32));
-            acc[k] = fma_block_offset(acc[k], u, qa, corr, dw, da);
+            acc[k] = block(acc[k], u, qa, corr, dw, da);
         }
     }
     let mut out = [0.0; N];
@@ -631,7 +645,9 @@ unsafe fn dot_q4_0<const N: usize>(
     w: *const u8,
     a: *const u8,
 ) -> [f32; N] {
-    dot_blocks32_offset(nb, w, 18, a, |wb| unsafe { q4_0_unsigned(wb) })
+    dot_blocks32_offset(nb, w, 18, a, |wb| unsafe { q4_0_unsigned(wb) }, |acc, u, qa, corr, dw, da| unsafe {
+        fma_block_offset(acc, u, qa, corr, dw, da)
+    })
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -640,7 +656,9 @@ unsafe fn dot_q5_0<const N: usize>(
     w: *const u8,
     a: *const u8,
 ) -> [f32; N] {
-    dot_blocks32_offset(nb, w, 22, a, |wb| unsafe { q5_0_unsigned(wb) })
+    dot_blocks32_offset(nb, w, 22, a, |wb| unsafe { q5_0_unsigned(wb) }, |acc, u, qa, corr, dw, da| unsafe {
+        fma_block_offset(acc, u, qa, corr, dw, da)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -136,7 +136,8 @@ unsafe fn dot_blocks_512<const N: usize>(
     out
 }
 
-/// [`dot_blocks_512`] with AVX-VNNI only: each activation row in a 256-bit register.
+/// [`dot_blocks_512`] with AVX-VNNI only: each activation row in a 256-bit register, the
+/// blocks walked by the parent's `dot_blocks32_offset` with `vpdpbusd` as the block pair.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avxvnni")]
 unsafe fn dot_blocks_256<const N: usize>(
@@ -146,22 +147,10 @@ unsafe fn dot_blocks_256<const N: usize>(
     a: *const u8,
     uw: impl Fn(*const u8) -> __m256i,
 ) -> [f32; N] {
-    let mut acc = [_mm256_setzero_ps(); N];
-    for i in 0..nb {
-        let wb = w.add(i * w_block);
-        let ab = a.add(i * N * 96);
-        prefetch(wb, 32);
-        let u = uw(wb);
-        let dw = load_f16x8(wb);
-        for k in 0..N {
-            let qa = load256(ab.add(k * 32));
-            let da = _mm256_loadu_ps(ab.add((N + k) * 32) as *const f32);
-            let neg_corr = load256(ab.add((2 * N + k) * 32));
-            let s = _mm256_dpbusd_avx_epi32(neg_corr, u, qa);
-            acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(s), acc[k]);
-        }
-    }
-    acc.map(|v| hsum8(v))
+    super::dot_blocks32_offset(nb, w, w_block, a, uw, |acc, u, qa, neg_corr, dw, da| {
+        let s = _mm256_dpbusd_avx_epi32(neg_corr, u, qa);
+        _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(s), acc)
+    })
 }
 
 /// Generates, for the kernel `$dot` and its target features, the driver (the activations
@@ -177,7 +166,6 @@ macro_rules! vnni_rows {
             #[inline]
             #[target_feature(enable = $features)]
             #[allow(clippy::too_many_arguments)]
-            #[allow(unused_assignments)] // the last `call!` advances `c` past the end
             unsafe fn rows(
                 blocks: usize,
                 w: &[u8],
@@ -195,28 +183,9 @@ macro_rules! vnni_rows {
                 for r in 0..w_rows {
                     let wp = w.as_ptr().add(r * blocks * w_block);
                     let out = &mut out[r * a_rows..(r + 1) * a_rows];
-                    let mut c = 0;
-                    macro_rules! call {
-                        ($k:literal) => {{
-                            out[c..c + $k].copy_from_slice(&$dot::<$k>(blocks, wp, w_block, group(c), uw));
-                            c += $k;
-                        }};
-                    }
-                    while $widest == 16 && c + 16 <= a_rows {
-                        call!(16);
-                    }
-                    while c + 8 <= a_rows {
-                        call!(8);
-                    }
-                    while c + 4 <= a_rows {
-                        call!(4);
-                    }
-                    match a_rows - c {
-                        3 => call!(3),
-                        2 => call!(2),
-                        1 => call!(1),
-                        _ => {}
-                    }
+                    in_groups!(a_rows, $widest, |c, N| {
+                        out[c..c + N].copy_from_slice(&$dot::<N>(blocks, wp, w_block, group(c), uw));
+                    });
                 }
                 A_PACKED.with(|c| c.replace(packed));
             }
@@ -461,7 +430,6 @@ pub(crate) unsafe fn rows_q6_k_tiled(nb: usize, w: &[u8], w_rows: usize, a: &[u8
 /// of eight, then four, then the rest, as the parent's drivers group them.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-#[allow(unused_assignments)] // the last `call!` advances `c` past the end
 unsafe fn rows_k<const KIND: u8>(nb: usize, w: &[u8], w_rows: usize, a: &[u8], a_rows: usize, out: &mut [f32]) {
     use super::{K_GEMM, K_GEMV};
     let w_block = if KIND == Q6_K_TILED { 210 } else { 144 };
@@ -474,31 +442,15 @@ unsafe fn rows_k<const KIND: u8>(nb: usize, w: &[u8], w_rows: usize, a: &[u8], a
     for r in 0..w_rows {
         let wp = w.as_ptr().add(r * nb * w_block);
         let out = &mut out[r * a_rows..(r + 1) * a_rows];
-        let mut c = 0;
-        macro_rules! call {
-            ($k:literal) => {{
-                let rows: [*const u8; $k] = std::array::from_fn(|i| row(c + i));
-                let (p, s) = (pairs(c), scales(c));
-                out[c..c + $k].copy_from_slice(&match KIND {
-                    Q4_K_GEMV => dot_q4_k_pairs::<$k, K_GEMV>(nb, wp, rows, p, s, a_rows),
-                    Q4_K_GEMM => dot_q4_k_pairs::<$k, K_GEMM>(nb, wp, rows, p, s, a_rows),
-                    _ => dot_q6_k_pairs::<$k>(nb, wp, rows, p, s, a_rows),
-                });
-                c += $k;
-            }};
-        }
-        while c + 8 <= a_rows {
-            call!(8);
-        }
-        while c + 4 <= a_rows {
-            call!(4);
-        }
-        match a_rows - c {
-            3 => call!(3),
-            2 => call!(2),
-            1 => call!(1),
-            _ => {}
-        }
+        in_groups!(a_rows, 8, |c, N| {
+            let rows: [*const u8; N] = std::array::from_fn(|i| row(c + i));
+            let (p, s) = (pairs(c), scales(c));
+            out[c..c + N].copy_from_slice(&match KIND {
+                Q4_K_GEMV => dot_q4_k_pairs::<N, K_GEMV>(nb, wp, rows, p, s, a_rows),
+                Q4_K_GEMM => dot_q4_k_pairs::<N, K_GEMM>(nb, wp, rows, p, s, a_rows),
+                _ => dot_q6_k_pairs::<N>(nb, wp, rows, p, s, a_rows),
+            });
+        });
     }
     A_PACKED.with(|c| c.replace(packed));
 }
