@@ -162,7 +162,7 @@ macro_rules! rows_driver {
             // Taken out of the thread-local for the call (so that the loop below runs in this
             // function, with its target features) and put back after.
             let offset: Option<u8> = $packed;
-            let mut packed = if offset.is_some() { A_PACKED.with(|c| c.take()) } else { Vec::new() };
+            let mut packed = if offset.is_some() { A_PACKED.with(|c| c.take()) } else { Packed::default() };
             if let Some(offset) = offset {
                 pack_q8_0(a, a_rows, units, offset, false, 8, &mut packed);
             }
@@ -187,7 +187,33 @@ macro_rules! rows_driver {
 std::thread_local! {
     /// The current call's activations repacked by [`pack_q8_0`] (for the Q8_0/Q4_0/Q5_0
     /// kernels): done once per call rather than once per weight row.
-    static A_PACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static A_PACKED: std::cell::RefCell<Packed> = const { std::cell::RefCell::new(Packed(Vec::new())) };
+}
+
+/// One cache line, the unit of [`Packed`].
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+/// A byte buffer that starts on a cache line, for repacked activations: the kernels' 512-bit
+/// loads of them (at multiples of 64 bytes) then never straddle two lines, which costs a
+/// second load each (a plain `Vec<u8>` starts where the allocator puts it, 16-byte aligned).
+#[derive(Default)]
+pub(crate) struct Packed(Vec<Line>);
+
+impl Packed {
+    /// Makes room for `bytes` bytes (new ones zeroed; earlier contents kept).
+    fn resize(&mut self, bytes: usize) {
+        self.0.resize(bytes.div_ceil(64), Line([0; 64]));
+    }
+
+    fn as_ptr(&self) -> *const u8 {
+        self.0.as_ptr() as *const u8
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.0.as_mut_ptr() as *mut u8
+    }
 }
 
 /// Bytes of one packed Q8_0 activation block (see [`pack_q8_0`]): its 32 quants, its scale as
@@ -212,10 +238,10 @@ fn packed_block_bytes(offset: u8) -> usize {
 /// corrections are stored negated (−offset · Σ, for [`vnni`]'s kernels).
 #[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, negate: bool, widest: usize, out: &mut Vec<u8>) {
+unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, negate: bool, widest: usize, out: &mut Packed) {
     assert!(a.len() >= rows * blocks * 34);
     let b = packed_block_bytes(offset);
-    out.resize(rows * blocks * b, 0);
+    out.resize(rows * blocks * b);
     in_groups!(rows, widest, |c, N| {
         let n = N;
         let group = out.as_mut_ptr().add(c * blocks * b);

@@ -18,7 +18,7 @@ use std::arch::x86_64::*;
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-use super::{hsum8, load256, load_f16x8, pack_q8_0, prefetch, q4_0_unsigned, q5_0_unsigned, A_PACKED};
+use super::{hsum8, load256, load_f16x8, pack_q8_0, prefetch, q4_0_unsigned, q5_0_unsigned, Packed, A_PACKED};
 
 /// Which of the VNNI kernels run (ordered: a cap admits the levels below it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -228,11 +228,11 @@ const K_PAIR_BLOCK: usize = 512;
 /// them, at [`k_scales_at`], every row's super-block scales as f32, super-block by super-block
 /// (`i · rows + row`), and 8 more f32 of zeros so that eight can be read from any row.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-unsafe fn pack_q8_k_pairs(a: &[u8], rows: usize, blocks: usize, out: &mut Vec<u8>) {
+unsafe fn pack_q8_k_pairs(a: &[u8], rows: usize, blocks: usize, out: &mut Packed) {
     assert!(a.len() >= rows * blocks * 292);
     let pairs = rows / 2;
     let scales_at = k_scales_at(rows, blocks);
-    out.resize(scales_at + 4 * (blocks * rows + 8), 0);
+    out.resize(scales_at + 4 * (blocks * rows + 8));
     for g in 0..pairs {
         for i in 0..blocks {
             let r0 = a.as_ptr().add((2 * g * blocks + i) * 292 + 4);
