@@ -5,7 +5,8 @@
 //!     CARGO_TARGET_DIR=/work/targets/quant cargo run --release -p ferrocodex-quant --example bandwidth
 //!
 //! The weights are random bytes with sane scales: the kernels' speed does not depend on the
-//! values.
+//! values. `BANDWIDTH_ROWS=8,12,32` adds Q8_0 and Q5_0 runs against those numbers of
+//! activation rows (how the kernels' row groups fare at other batch sizes).
 
 use std::time::Instant;
 
@@ -170,6 +171,10 @@ fn main() {
     bench(GgmlType::Q5_0, 2048, 640, 16);
     bench(GgmlType::Q4_K, 640, 2048, 16);
     bench(GgmlType::Q6_K, 640, 2048, 16);
+    for a_rows in std::env::var("BANDWIDTH_ROWS").unwrap_or_default().split(',').filter_map(|r| r.trim().parse().ok()) {
+        bench(GgmlType::Q8_0, 16_384, 640, a_rows);
+        bench(GgmlType::Q5_0, 2048, 640, a_rows);
+    }
     // Activation conversion for a 512-token prompt.
     bench_quantize(GgmlType::Q8_0, 512, 640);
     bench_quantize(GgmlType::Q8_K, 512, 2048);

@@ -250,7 +250,7 @@ proptest! {
         ti in prop::sample::select(vec![3usize, 4, 5, 6, 8]),
         blocks in 1usize..=3,
         w_rows in 1usize..=3,
-        a_rows in 1usize..=19,
+        a_rows in 1usize..=40,
         in_fours in any::<bool>(),
         seed in any::<u64>(),
     ) {

@@ -10,9 +10,11 @@
 //! correction −offset·Σa (from the packing), which gives the same i32 lanes as
 //! `vpmaddubsw` + `vpmaddwd` give in the parent module. The float steps are the same too:
 //! per block, lane by lane, `acc + (dw·da) · float(lane)`, and the 8 lanes summed at the end
-//! in the same tree. With AVX-512, two activation rows share a 512-bit register (the weight
-//! block broadcast to both halves), so one instruction does the work of two; with AVX-VNNI each
-//! row has its 256-bit register and `vpdpbusd` saves the sign and pair-sum instructions.
+//! in the same tree. With AVX-512, activation rows in groups of 16 have one register per lane
+//! position, holding that lane of all 16 rows (see [`dot_lanes16`]), and the rows left over
+//! share 512-bit registers in pairs (the weight block broadcast to both halves), so one
+//! instruction does the work of two; with AVX-VNNI each row has its 256-bit register and
+//! `vpdpbusd` saves the sign and pair-sum instructions.
 
 use std::arch::x86_64::*;
 use std::cell::Cell;
@@ -153,13 +155,179 @@ unsafe fn dot_blocks_256<const N: usize>(
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Sixteen activation rows in the lanes of one 512-bit register (AVX-512 only). The parent's
+// kernels keep a row's eight i32 lanes (the sums of bytes 4j..4j + 3 of a block) in one
+// register; here register j holds lane j of sixteen rows, so the block's scale products
+// dw · da of all sixteen rows are one multiplication, the weight's four bytes of lane j are one
+// broadcast, and the eight lanes are summed at the end with vertical additions in `hsum8`'s
+// tree. Every row still sees, lane by lane, the parent's operations in its order: the same i32
+// lane sums, `acc + (dw·da) · float(lane)` per block, the same final tree.
+//
+// The activations go in unsigned (a + 128) and the weights signed, so the correction
+// −128 · Σw of each lane depends on the weight block only and is made once for all sixteen.
+
+/// Bytes of one packed block of a 16-row group: lane j of the 16 rows (16 × 4 unsigned bytes)
+/// for j = 0..8, then the 16 rows' scales as f32.
+const LANES_BLOCK: usize = 8 * 64 + 64;
+
+/// Remainders of at least this many rows (after the full groups of 16) are padded to a group
+/// of 16 rather than run through the row-pair kernels: a 16-row group takes about as long as
+/// nine rows in pairs and half as long again as eight (`BANDWIDTH_ROWS` in the `bandwidth`
+/// example).
+const LANES_PAD_FROM: usize = 9;
+
+/// How [`rows_lanes`] splits `a_rows` activation rows: the number of 16-row groups (the last
+/// one padded when it is short) and the first row left to the row-pair kernels.
+fn lanes_split(a_rows: usize) -> (usize, usize) {
+    let (full, rest) = (a_rows / 16, a_rows % 16);
+    if rest >= LANES_PAD_FROM {
+        (full + 1, a_rows)
+    } else {
+        (full, full * 16)
+    }
+}
+
+std::thread_local! {
+    /// The current call's 16-row groups packed by [`pack_lanes16`].
+    static A_LANES: std::cell::RefCell<Packed> = const { std::cell::RefCell::new(Packed(Vec::new())) };
+}
+
+/// Packs the first `groups` · 16 of the `rows` Q8_0 activation rows (`blocks` blocks each, in
+/// `a`) for [`dot_lanes16`]: group g's block i at `(g · blocks + i) · LANES_BLOCK`. Rows past
+/// `rows` (padding of the last group) get zero quants and scales.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn pack_lanes16(a: &[u8], rows: usize, blocks: usize, groups: usize, out: &mut Packed) {
+    assert!(a.len() >= rows * blocks * 34);
+    out.resize(groups * blocks * LANES_BLOCK);
+    let base = out.as_mut_ptr();
+    for g in 0..groups {
+        for k in 0..16 {
+            let row = g * 16 + k;
+            for i in 0..blocks {
+                let dst = base.add((g * blocks + i) * LANES_BLOCK);
+                let (lanes, scale) = if row < rows {
+                    let src = a.as_ptr().add((row * blocks + i) * 34);
+                    let u = _mm256_xor_si256(load256(src.add(2)), _mm256_set1_epi8(i8::MIN));
+                    let mut lanes = [0u32; 8];
+                    _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, u);
+                    (lanes, _mm256_cvtss_f32(load_f16x8(src)))
+                } else {
+                    ([0x8080_8080; 8], 0.0)
+                };
+                for (j, lane) in lanes.iter().enumerate() {
+                    (dst.add(j * 64 + k * 4) as *mut u32).write_unaligned(*lane);
+                }
+                (dst.add(512 + k * 4) as *mut f32).write_unaligned(scale);
+            }
+        }
+    }
+}
+
+/// One weight row made ready for [`dot_lanes16`], once for all its 16-row groups: per block,
+/// its 32 quants as signed bytes, the correction −128 · Σ of each lane's 4 of them (8 × i32),
+/// and its scale as f32. Kept in memory, so that the kernel takes each lane's four bytes and
+/// correction with a broadcast load rather than a shuffle.
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct PrepBlock {
+    quants: [i8; 32],
+    corr: [i32; 8],
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn prep_row(nb: usize, w: *const u8, w_block: usize, sw: impl Fn(*const u8) -> __m256i, blocks: &mut Vec<PrepBlock>, scales: &mut Vec<f32>) {
+    blocks.resize(nb, PrepBlock { quants: [0; 32], corr: [0; 8] });
+    scales.resize(nb, 0.0);
+    for i in 0..nb {
+        let wb = w.add(i * w_block);
+        let q = sw(wb);
+        // −128 · (sum of each lane's 4 weight bytes): 128 as the unsigned operand.
+        let sum128 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(i8::MIN), q);
+        let b = blocks.as_mut_ptr().add(i);
+        _mm256_store_si256((*b).quants.as_mut_ptr() as *mut __m256i, q);
+        _mm256_store_si256((*b).corr.as_mut_ptr() as *mut __m256i, _mm256_sub_epi32(_mm256_setzero_si256(), sum128));
+        *scales.as_mut_ptr().add(i) = _mm256_cvtss_f32(load_f16x8(wb));
+    }
+}
+
+/// One weight row, made ready by [`prep_row`], against a 16-row group packed at `a` by
+/// [`pack_lanes16`]: the 16 dot products.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn dot_lanes16(nb: usize, blocks: &[PrepBlock], scales: &[f32], a: *const u8) -> __m512 {
+    let mut acc = [_mm512_setzero_ps(); 8];
+    for i in 0..nb {
+        let ab = a.add(i * LANES_BLOCK);
+        let b = blocks.as_ptr().add(i);
+        let wq = (*b).quants.as_ptr() as *const i32;
+        let corr = (*b).corr.as_ptr();
+        let d = _mm512_mul_ps(_mm512_set1_ps(*scales.get_unchecked(i)), _mm512_load_ps(ab.add(512) as *const f32));
+        for (j, acc) in acc.iter_mut().enumerate() {
+            let qa = _mm512_load_si512(ab.add(j * 64) as *const _);
+            let s = _mm512_dpbusd_epi32(_mm512_set1_epi32(*corr.add(j)), qa, _mm512_set1_epi32(*wq.add(j)));
+            *acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), *acc);
+        }
+    }
+    // hsum8's tree, lane by lane: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
+    let t: [__m512; 4] = std::array::from_fn(|k| _mm512_add_ps(acc[k], acc[k + 4]));
+    _mm512_add_ps(_mm512_add_ps(t[0], t[2]), _mm512_add_ps(t[1], t[3]))
+}
+
+/// The AVX-512 driver: the activation rows in 16-row groups ([`lanes_split`]) through
+/// [`dot_lanes16`], the rest through the row-pair kernel [`dot_blocks_512`] in groups of
+/// eight, four and the rest; `offset` is the weights' (u = q + offset).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows_lanes(
+    blocks: usize,
+    w: &[u8],
+    w_rows: usize,
+    a: &[u8],
+    a_rows: usize,
+    out: &mut [f32],
+    w_block: usize,
+    offset: u8,
+    uw: impl Fn(*const u8) -> __m256i + Copy,
+) {
+    let (groups, pair_start) = lanes_split(a_rows);
+    let mut lanes = A_LANES.with(|c| c.take());
+    pack_lanes16(a, a_rows, blocks, groups, &mut lanes);
+    let mut packed = A_PACKED.with(|c| c.take());
+    let pair_rows = a_rows - pair_start;
+    pack_q8_0(&a[pair_start * blocks * 34..], pair_rows, blocks, offset, true, 8, &mut packed);
+    let signed = move |wb: *const u8| _mm256_sub_epi8(uw(wb), _mm256_set1_epi8(offset as i8));
+    let (mut prep, mut scales) = (Vec::new(), Vec::new());
+    for r in 0..w_rows {
+        let wp = w.as_ptr().add(r * blocks * w_block);
+        let out = &mut out[r * a_rows..(r + 1) * a_rows];
+        if groups > 0 {
+            prep_row(blocks, wp, w_block, signed, &mut prep, &mut scales);
+        }
+        for g in 0..groups {
+            let v = dot_lanes16(blocks, &prep, &scales, lanes.as_ptr().add(g * blocks * LANES_BLOCK));
+            let n = (a_rows - g * 16).min(16);
+            _mm512_mask_storeu_ps(out.as_mut_ptr().add(g * 16), ((1u32 << n) - 1) as u16, v);
+        }
+        let out = &mut out[pair_start..];
+        in_groups!(pair_rows, 8, |c, N| {
+            let group = packed.as_ptr().add(c * blocks * 96);
+            out[c..c + N].copy_from_slice(&dot_blocks_512::<N>(blocks, wp, w_block, group, uw));
+        });
+    }
+    A_PACKED.with(|c| c.replace(packed));
+    A_LANES.with(|c| c.replace(lanes));
+}
+
 /// Generates, for the kernel `$dot` and its target features, the driver (the activations
 /// packed once per call with offset `offset` and negated corrections, then every weight row
 /// against the activation rows in groups of eight, then four, then the rest — the groups
 /// [`pack_q8_0`] lays out) and the Q8_0, Q4_0 and Q5_0 entry points, which take the arguments
 /// of the parent module's `rows_q8_0`, `rows_q4_0` and `rows_q5_0` and give their bits.
 macro_rules! vnni_rows {
-    ($mod:ident, $features:literal, $dot:ident, widest $widest:literal) => {
+    ($mod:ident, $features:literal, $dot:ident, widest $widest:literal, lanes $lanes:literal) => {
         pub(crate) mod $mod {
             use super::*;
 
@@ -177,6 +345,9 @@ macro_rules! vnni_rows {
                 offset: u8,
                 uw: impl Fn(*const u8) -> __m256i + Copy,
             ) {
+                if $lanes {
+                    return rows_lanes(blocks, w, w_rows, a, a_rows, out, w_block, offset, uw);
+                }
                 let mut packed = A_PACKED.with(|c| c.take());
                 pack_q8_0(a, a_rows, blocks, offset, true, $widest, &mut packed);
                 let group = |c: usize| packed.as_ptr().add(c * blocks * 96);
@@ -208,8 +379,8 @@ macro_rules! vnni_rows {
     };
 }
 
-vnni_rows!(avx512, "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni", dot_blocks_512, widest 16);
-vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256, widest 8);
+vnni_rows!(avx512, "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni", dot_blocks_512, widest 16, lanes true);
+vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256, widest 8, lanes false);
 
 // ---------------------------------------------------------------------------------------------
 // Q4_K and Q6_K against Q8_K activations with AVX-512 (the same CPUs): two activation rows to a
