@@ -194,40 +194,42 @@ std::thread_local! {
 }
 
 /// Packs the first `groups` · 16 of the `rows` Q8_0 activation rows (`blocks` blocks each, in
-/// `a`) for [`dot_lanes16`]: group g's block i at `(g · blocks + i) · LANES_BLOCK`. Rows past
-/// `rows` (padding of the last group) get zero quants and scales.
+/// `a`) for [`dot_lanes16`]: group g's block i at `(g · blocks + i) · LANES_BLOCK`. Each lane
+/// of 16 rows is one gather (the rows are `blocks` · 34 bytes apart). Rows past `rows`
+/// (padding of the last group) get zero quants and scales.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 unsafe fn pack_lanes16(a: &[u8], rows: usize, blocks: usize, groups: usize, out: &mut Packed) {
     assert!(a.len() >= rows * blocks * 34);
+    // The gathers' offsets (within a group of 16 rows) are i32: rows of up to 2^31 / 544
+    // blocks, some 126 M elements.
+    assert!(16 * blocks * 34 <= i32::MAX as usize, "activation rows too long for 32-bit gather offsets");
     out.resize(groups * blocks * LANES_BLOCK);
     let base = out.as_mut_ptr();
+    let stride = (blocks * 34) as i32;
+    let offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(stride));
     for g in 0..groups {
-        for k in 0..16 {
-            let row = g * 16 + k;
-            for i in 0..blocks {
-                let dst = base.add((g * blocks + i) * LANES_BLOCK);
-                let (lanes, scale) = if row < rows {
-                    let src = a.as_ptr().add((row * blocks + i) * 34);
-                    let u = _mm256_xor_si256(load256(src.add(2)), _mm256_set1_epi8(i8::MIN));
-                    let mut lanes = [0u32; 8];
-                    _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, u);
-                    (lanes, _mm256_cvtss_f32(load_f16x8(src)))
-                } else {
-                    ([0x8080_8080; 8], 0.0)
-                };
-                for (j, lane) in lanes.iter().enumerate() {
-                    (dst.add(j * 64 + k * 4) as *mut u32).write_unaligned(*lane);
-                }
-                (dst.add(512 + k * 4) as *mut f32).write_unaligned(scale);
+        let valid = rows - g * 16;
+        let mask = if valid >= 16 { 0xffff } else { ((1u32 << valid) - 1) as u16 };
+        let group = a.as_ptr().add(g * 16 * blocks * 34);
+        for i in 0..blocks {
+            let src = group.add(i * 34);
+            let dst = base.add((g * blocks + i) * LANES_BLOCK);
+            for j in 0..8 {
+                let q = _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), mask, offsets, src.add(2 + 4 * j) as *const i32);
+                _mm512_store_si512(dst.add(j * 64) as *mut _, _mm512_xor_si512(q, _mm512_set1_epi8(i8::MIN)));
             }
+            // The scale is the block's first two bytes: the low half of a gathered i32.
+            let d = _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), mask, offsets, src as *const i32);
+            _mm512_store_ps(dst.add(512) as *mut f32, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
         }
     }
 }
 
 /// One weight row made ready for [`dot_lanes16`], once for all its 16-row groups: per block,
-/// its 32 quants as signed bytes, the correction −128 · Σ of each lane's 4 of them (8 × i32),
-/// and its scale as f32. Kept in memory, so that the kernel takes each lane's four bytes and
-/// correction with a broadcast load rather than a shuffle.
+/// its 32 quants as signed bytes (not for Q8_0, whose blocks hold them), the correction
+/// −128 · Σ of each lane's 4 of them (8 × i32), and its scale as f32. Kept in memory, so that
+/// the kernel takes each lane's four bytes and correction with a broadcast load rather than a
+/// shuffle.
 #[repr(C, align(64))]
 #[derive(Clone, Copy)]
 struct PrepBlock {
@@ -235,9 +237,24 @@ struct PrepBlock {
     corr: [i32; 8],
 }
 
+/// Where [`dot_lanes16`] reads a weight row's signed quants: block i's at `base + i · stride`.
+#[derive(Clone, Copy)]
+struct Quants {
+    base: *const u8,
+    stride: usize,
+}
+
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-unsafe fn prep_row(nb: usize, w: *const u8, w_block: usize, sw: impl Fn(*const u8) -> __m256i, blocks: &mut Vec<PrepBlock>, scales: &mut Vec<f32>) {
+unsafe fn prep_row(
+    nb: usize,
+    w: *const u8,
+    w_block: usize,
+    sw: impl Fn(*const u8) -> __m256i,
+    in_place: bool,
+    blocks: &mut Vec<PrepBlock>,
+    scales: &mut Vec<f32>,
+) -> Quants {
     blocks.resize(nb, PrepBlock { quants: [0; 32], corr: [0; 8] });
     scales.resize(nb, 0.0);
     for i in 0..nb {
@@ -246,9 +263,16 @@ unsafe fn prep_row(nb: usize, w: *const u8, w_block: usize, sw: impl Fn(*const u
         // −128 · (sum of each lane's 4 weight bytes): 128 as the unsigned operand.
         let sum128 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(i8::MIN), q);
         let b = blocks.as_mut_ptr().add(i);
-        _mm256_store_si256((*b).quants.as_mut_ptr() as *mut __m256i, q);
+        if !in_place {
+            _mm256_store_si256((*b).quants.as_mut_ptr() as *mut __m256i, q);
+        }
         _mm256_store_si256((*b).corr.as_mut_ptr() as *mut __m256i, _mm256_sub_epi32(_mm256_setzero_si256(), sum128));
         *scales.as_mut_ptr().add(i) = _mm256_cvtss_f32(load_f16x8(wb));
+    }
+    if in_place {
+        Quants { base: w.add(2), stride: w_block }
+    } else {
+        Quants { base: blocks.as_ptr() as *const u8, stride: std::mem::size_of::<PrepBlock>() }
     }
 }
 
@@ -256,17 +280,17 @@ unsafe fn prep_row(nb: usize, w: *const u8, w_block: usize, sw: impl Fn(*const u
 /// [`pack_lanes16`]: the 16 dot products.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-unsafe fn dot_lanes16(nb: usize, blocks: &[PrepBlock], scales: &[f32], a: *const u8) -> __m512 {
+unsafe fn dot_lanes16(nb: usize, quants: Quants, blocks: &[PrepBlock], scales: &[f32], a: *const u8) -> __m512 {
     let mut acc = [_mm512_setzero_ps(); 8];
     for i in 0..nb {
         let ab = a.add(i * LANES_BLOCK);
-        let b = blocks.as_ptr().add(i);
-        let wq = (*b).quants.as_ptr() as *const i32;
-        let corr = (*b).corr.as_ptr();
+        let wq = quants.base.add(i * quants.stride);
+        let corr = (*blocks.as_ptr().add(i)).corr.as_ptr();
         let d = _mm512_mul_ps(_mm512_set1_ps(*scales.get_unchecked(i)), _mm512_load_ps(ab.add(512) as *const f32));
         for (j, acc) in acc.iter_mut().enumerate() {
             let qa = _mm512_load_si512(ab.add(j * 64) as *const _);
-            let s = _mm512_dpbusd_epi32(_mm512_set1_epi32(*corr.add(j)), qa, _mm512_set1_epi32(*wq.add(j)));
+            let wj = (wq.add(4 * j) as *const i32).read_unaligned();
+            let s = _mm512_dpbusd_epi32(_mm512_set1_epi32(*corr.add(j)), qa, _mm512_set1_epi32(wj));
             *acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), *acc);
         }
     }
@@ -298,16 +322,22 @@ unsafe fn rows_lanes(
     let mut packed = A_PACKED.with(|c| c.take());
     let pair_rows = a_rows - pair_start;
     pack_q8_0(&a[pair_start * blocks * 34..], pair_rows, blocks, offset, true, 8, &mut packed);
-    let signed = move |wb: *const u8| _mm256_sub_epi8(uw(wb), _mm256_set1_epi8(offset as i8));
+    // Q8_0 blocks (34 bytes) hold their signed quants after the scale.
+    let in_place = w_block == 34;
+    let signed = move |wb: *const u8| match in_place {
+        true => load256(wb.add(2)),
+        false => _mm256_sub_epi8(uw(wb), _mm256_set1_epi8(offset as i8)),
+    };
     let (mut prep, mut scales) = (Vec::new(), Vec::new());
     for r in 0..w_rows {
         let wp = w.as_ptr().add(r * blocks * w_block);
         let out = &mut out[r * a_rows..(r + 1) * a_rows];
-        if groups > 0 {
-            prep_row(blocks, wp, w_block, signed, &mut prep, &mut scales);
-        }
+        let quants = match groups {
+            0 => Quants { base: wp, stride: 0 },
+            _ => prep_row(blocks, wp, w_block, signed, in_place, &mut prep, &mut scales),
+        };
         for g in 0..groups {
-            let v = dot_lanes16(blocks, &prep, &scales, lanes.as_ptr().add(g * blocks * LANES_BLOCK));
+            let v = dot_lanes16(blocks, quants, &prep, &scales, lanes.as_ptr().add(g * blocks * LANES_BLOCK));
             let n = (a_rows - g * 16).min(16);
             _mm512_mask_storeu_ps(out.as_mut_ptr().add(g * 16), ((1u32 << n) - 1) as u16, v);
         }
