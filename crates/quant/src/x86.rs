@@ -26,17 +26,13 @@ use std::sync::OnceLock;
 use crate::GgmlType;
 
 /// Runs `$body` for each group of the `$rows` activation rows the kernels take at once, in
-/// order: `$widest` rows (8 or 16) while that many are left, then eight, then four, then the
-/// rest (3, 2 or 1). In `$body`, `$c` is the group's first row and `$n` its size, a constant.
+/// order: eight rows while that many are left, then four, then the rest (3, 2 or 1). In `$body`, `$c` is the group's first row and `$n` its size, a constant.
 /// The packing ([`pack_q8_0`]) and every driver walk the rows through here, so their groups
 /// cannot differ.
 macro_rules! in_groups {
-    ($rows:expr, $widest:expr, |$c:ident, $n:ident| $body:block) => {{
+    ($rows:expr, |$c:ident, $n:ident| $body:block) => {{
         let rows: usize = $rows;
         let mut start = 0usize;
-        while $widest >= 16 && start + 16 <= rows {
-            in_groups!(@ start, 16, $c, $n, $body);
-        }
         while start + 8 <= rows {
             in_groups!(@ start, 8, $c, $n, $body);
         }
@@ -164,7 +160,7 @@ macro_rules! rows_driver {
             let offset: Option<u8> = $packed;
             let mut packed = if offset.is_some() { A_PACKED.with(|c| c.take()) } else { Packed::default() };
             if let Some(offset) = offset {
-                pack_q8_0(a, a_rows, units, offset, false, 8, &mut packed);
+                pack_q8_0(a, a_rows, units, offset, false, &mut packed);
             }
             let block_bytes = offset.map_or(0, packed_block_bytes);
             let $ap = |c: usize| a.as_ptr().add(c * a_row);
@@ -173,7 +169,7 @@ macro_rules! rows_driver {
             for r in 0..w_rows {
                 let $wp = w.as_ptr().add(r * w_row);
                 let out = &mut out[r * a_rows..(r + 1) * a_rows];
-                in_groups!(a_rows, 8, |$c, $n| {
+                in_groups!(a_rows, |$c, $n| {
                     out[$c..$c + $n].copy_from_slice(&$call);
                 });
             }
@@ -228,8 +224,8 @@ fn packed_block_bytes(offset: u8) -> usize {
 }
 
 /// Repacks `rows` Q8_0 rows of `blocks` blocks each (`a`) for the 32-element kernels, in the
-/// groups the driver hands them (`widest` rows, 8 or 16, as long as that many are left, then
-/// eight, then four, then the rest). With `b` =
+/// groups the driver hands them ([`in_groups`]: eight rows as long as that many are left, then
+/// four, then the rest). With `b` =
 /// [`packed_block_bytes`]`(offset)`, a group of `n` rows starting at row `c` begins at byte
 /// `c · blocks · b`; in it, block `i` is `n · b` bytes at `i · n · b`: the `n` rows' 32 quants,
 /// then their scales (each as f32 in all 8 lanes), then, when `offset` is not 0, their lane
@@ -237,12 +233,11 @@ fn packed_block_bytes(offset: u8) -> usize {
 /// block at a fixed offset from one pointer, straight from memory. With `negate`, the
 /// corrections are stored negated (−offset · Σ, for [`vnni`]'s kernels).
 #[target_feature(enable = "avx2,fma,f16c")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, negate: bool, widest: usize, out: &mut Packed) {
+unsafe fn pack_q8_0(a: &[u8], rows: usize, blocks: usize, offset: u8, negate: bool, out: &mut Packed) {
     assert!(a.len() >= rows * blocks * 34);
     let b = packed_block_bytes(offset);
     out.resize(rows * blocks * b);
-    in_groups!(rows, widest, |c, N| {
+    in_groups!(rows, |c, N| {
         let n = N;
         let group = out.as_mut_ptr().add(c * blocks * b);
         for k in 0..n {
@@ -275,7 +270,7 @@ macro_rules! one_row_driver {
         #[target_feature(enable = "avx2,fma,f16c")]
         unsafe fn $name(units: usize, w: &[u8], w_rows: usize, a: &[u8], out: &mut [f32]) {
             let mut packed = A_PACKED.with(|c| c.take());
-            pack_q8_0(a, 1, units, $offset, false, 8, &mut packed);
+            pack_q8_0(a, 1, units, $offset, false, &mut packed);
             let w_row = units * $w_unit;
             let wp = |r: usize| w.as_ptr().add(r * w_row);
             let mut r = 0;

@@ -10,11 +10,11 @@
 //! correction −offset·Σa (from the packing), which gives the same i32 lanes as
 //! `vpmaddubsw` + `vpmaddwd` give in the parent module. The float steps are the same too:
 //! per block, lane by lane, `acc + (dw·da) · float(lane)`, and the 8 lanes summed at the end
-//! in the same tree. With AVX-512, activation rows in groups of 16 have one register per lane
-//! position, holding that lane of all 16 rows (see [`dot_lanes16`]), and the rows left over
-//! share 512-bit registers in pairs (the weight block broadcast to both halves), so one
-//! instruction does the work of two; with AVX-VNNI each row has its 256-bit register and
-//! `vpdpbusd` saves the sign and pair-sum instructions.
+//! in the same tree. Activation rows in groups of W (16 with AVX-512, 8 with AVX-VNNI) have
+//! one register per lane position, holding that lane of all W rows (see [`dot_lanes16`]). The
+//! rows left over share 512-bit registers in pairs with AVX-512 (the weight block broadcast to
+//! both halves, so one instruction does the work of two), or have a 256-bit register each with
+//! AVX-VNNI, where `vpdpbusd` saves the sign and pair-sum instructions.
 
 use std::arch::x86_64::*;
 use std::cell::Cell;
@@ -87,8 +87,8 @@ unsafe fn q8_0_unsigned(wb: *const u8) -> __m256i {
 }
 
 /// One weight row (`nb` blocks of `w_block` bytes at `w`, `uw` yielding a block's 32 unsigned
-/// quants) against the group of `N` activation rows packed at `a` by [`pack_q8_0`] with
-/// negated corrections. Rows 2p and 2p + 1 share the halves of a 512-bit accumulator; a last
+/// quants) against the group of `N` ≤ 8 activation rows packed at `a` by [`pack_q8_0`] with
+/// negated corrections (the rows the 16-lane kernel leaves). Rows 2p and 2p + 1 share the halves of a 512-bit accumulator; a last
 /// odd row has a 256-bit one. Each row's lanes see the parent module's operations in its order.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
@@ -100,7 +100,7 @@ unsafe fn dot_blocks_512<const N: usize>(
     uw: impl Fn(*const u8) -> __m256i,
 ) -> [f32; N] {
     let pairs = N / 2;
-    let mut acc2 = [_mm512_setzero_ps(); 8];
+    let mut acc2 = [_mm512_setzero_ps(); 4];
     let mut acc1 = _mm256_setzero_ps();
     for i in 0..nb {
         let wb = w.add(i * w_block);
@@ -156,80 +156,89 @@ unsafe fn dot_blocks_256<const N: usize>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sixteen activation rows in the lanes of one 512-bit register (AVX-512 only). The parent's
-// kernels keep a row's eight i32 lanes (the sums of bytes 4j..4j + 3 of a block) in one
-// register; here register j holds lane j of sixteen rows, so the block's scale products
-// dw · da of all sixteen rows are one multiplication, the weight's four bytes of lane j are one
-// broadcast, and the eight lanes are summed at the end with vertical additions in `hsum8`'s
-// tree. Every row still sees, lane by lane, the parent's operations in its order: the same i32
-// lane sums, `acc + (dw·da) · float(lane)` per block, the same final tree.
+// W activation rows in the lanes of one register: W = 16 with AVX-512 (512-bit registers),
+// W = 8 with AVX-VNNI (256-bit). The parent's kernels keep a row's eight i32 lanes (the sums of
+// bytes 4j..4j + 3 of a block) in one register; here register j holds lane j of W rows, so the
+// block's scale products dw · da of all W rows are one multiplication, the weight's four bytes
+// of lane j are one broadcast, and the eight lanes are summed at the end with vertical additions
+// in `hsum8`'s tree. Every row still sees, lane by lane, the parent's operations in its order:
+// the same i32 lane sums, `acc + (dw·da) · float(lane)` per block, the same final tree.
 //
 // The activations go in unsigned (a + 128) and the weights signed, so the correction
-// −128 · Σw of each lane depends on the weight block only and is made once for all sixteen.
+// −128 · Σw of each lane depends on the weight block only and is made once for all W rows.
 
-/// Bytes of one packed block of a 16-row group: lane j of the 16 rows (16 × 4 unsigned bytes)
-/// for j = 0..8, then the 16 rows' scales as f32.
-const LANES_BLOCK: usize = 8 * 64 + 64;
+/// Bytes of one packed block of a W-row group: lane j of the W rows (W × 4 unsigned bytes)
+/// for j = 0..8, then the W rows' scales as f32.
+const fn lanes_block(w: usize) -> usize {
+    8 * 4 * w + 4 * w
+}
 
-/// Remainders of at least this many rows (after the full groups of 16) are padded to a group
-/// of 16 rather than run through the row-pair kernels: a 16-row group takes about as long as
-/// nine rows in pairs and half as long again as eight (`BANDWIDTH_ROWS` in the `bandwidth`
-/// example).
-const LANES_PAD_FROM: usize = 9;
-
-/// How [`rows_lanes`] splits `a_rows` activation rows: the number of 16-row groups (the last
-/// one padded when it is short) and the first row left to the row-pair kernels.
-fn lanes_split(a_rows: usize) -> (usize, usize) {
-    let (full, rest) = (a_rows / 16, a_rows % 16);
-    if rest >= LANES_PAD_FROM {
+/// How the lane drivers split `a_rows` activation rows: the number of W-row groups (the last
+/// one padded when it is short, at least `pad_from` rows) and the first row left to the
+/// row-by-row kernels.
+fn lanes_split(a_rows: usize, w: usize, pad_from: usize) -> (usize, usize) {
+    let (full, rest) = (a_rows / w, a_rows % w);
+    if rest >= pad_from {
         (full + 1, a_rows)
     } else {
-        (full, full * 16)
+        (full, full * w)
     }
 }
 
 std::thread_local! {
-    /// The current call's 16-row groups packed by [`pack_lanes16`].
+    /// The current call's W-row groups packed by [`pack_lanes`].
     static A_LANES: std::cell::RefCell<Packed> = const { std::cell::RefCell::new(Packed(Vec::new())) };
 }
 
-/// Packs the first `groups` · 16 of the `rows` Q8_0 activation rows (`blocks` blocks each, in
-/// `a`) for [`dot_lanes16`]: group g's block i at `(g · blocks + i) · LANES_BLOCK`. Each lane
-/// of 16 rows is one gather (the rows are `blocks` · 34 bytes apart). Rows past `rows`
+/// Packs the first `groups` · W of the `rows` Q8_0 activation rows (`blocks` blocks each, in
+/// `a`) for the W-lane kernels: group g's block i at `(g · blocks + i) · lanes_block(W)`. Each
+/// lane of 8 rows is one gather (the rows are `blocks` · 34 bytes apart). Rows past `rows`
 /// (padding of the last group) get zero quants and scales.
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-unsafe fn pack_lanes16(a: &[u8], rows: usize, blocks: usize, groups: usize, out: &mut Packed) {
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn pack_lanes<const W: usize>(a: &[u8], rows: usize, blocks: usize, groups: usize, out: &mut Packed) {
     assert!(a.len() >= rows * blocks * 34);
-    // The gathers' offsets (within a group of 16 rows) are i32: rows of up to 2^31 / 544
-    // blocks, some 126 M elements.
-    assert!(16 * blocks * 34 <= i32::MAX as usize, "activation rows too long for 32-bit gather offsets");
-    out.resize(groups * blocks * LANES_BLOCK);
+    // The gathers' offsets (within 8 rows) are i32: rows of up to 2^31 / 272 blocks.
+    assert!(8 * blocks * 34 <= i32::MAX as usize, "activation rows too long for 32-bit gather offsets");
+    let block_bytes = lanes_block(W);
+    out.resize(groups * blocks * block_bytes);
     let base = out.as_mut_ptr();
-    let stride = (blocks * 34) as i32;
-    let offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(stride));
+    let index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let offsets = _mm256_mullo_epi32(index, _mm256_set1_epi32((blocks * 34) as i32));
     for g in 0..groups {
-        let valid = rows - g * 16;
-        let mask = if valid >= 16 { 0xffff } else { ((1u32 << valid) - 1) as u16 };
-        let group = a.as_ptr().add(g * 16 * blocks * 34);
-        for i in 0..blocks {
-            let src = group.add(i * 34);
-            let dst = base.add((g * blocks + i) * LANES_BLOCK);
-            for j in 0..8 {
-                let q = _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), mask, offsets, src.add(2 + 4 * j) as *const i32);
-                _mm512_store_si512(dst.add(j * 64) as *mut _, _mm512_xor_si512(q, _mm512_set1_epi8(i8::MIN)));
+        for h in 0..W / 8 {
+            let first = g * W + h * 8;
+            let valid = rows.saturating_sub(first).min(8);
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid as i32), index);
+            let src_rows = a.as_ptr().wrapping_add(first * blocks * 34);
+            for i in 0..blocks {
+                let src = src_rows.wrapping_add(i * 34);
+                let dst = base.add((g * blocks + i) * block_bytes + h * 32);
+                for j in 0..8 {
+                    let q = if valid == 0 {
+                        _mm256_setzero_si256()
+                    } else {
+                        _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), src.add(2 + 4 * j) as *const i32, offsets, mask)
+                    };
+                    _mm256_store_si256(dst.add(j * 4 * W) as *mut __m256i, _mm256_xor_si256(q, _mm256_set1_epi8(i8::MIN)));
+                }
+                // The scale is the block's first two bytes: the low half of a gathered i32.
+                let d = if valid == 0 {
+                    _mm256_setzero_si256()
+                } else {
+                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), src as *const i32, offsets, mask)
+                };
+                let halves = _mm256_packus_epi32(_mm256_and_si256(d, _mm256_set1_epi32(0xffff)), _mm256_setzero_si256());
+                let halves = _mm256_permute4x64_epi64::<0b1000>(halves);
+                _mm256_store_ps(dst.add(32 * W) as *mut f32, _mm256_cvtph_ps(_mm256_castsi256_si128(halves)));
             }
-            // The scale is the block's first two bytes: the low half of a gathered i32.
-            let d = _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), mask, offsets, src as *const i32);
-            _mm512_store_ps(dst.add(512) as *mut f32, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
         }
     }
 }
 
-/// One weight row made ready for [`dot_lanes16`], once for all its 16-row groups: per block,
-/// its 32 quants as signed bytes (not for Q8_0, whose blocks hold them), the correction
-/// −128 · Σ of each lane's 4 of them (8 × i32), and its scale as f32. Kept in memory, so that
-/// the kernel takes each lane's four bytes and correction with a broadcast load rather than a
-/// shuffle.
+/// One weight row made ready for the lane kernels, once for all its groups: per block, its 32
+/// quants as signed bytes (not for Q8_0, whose blocks hold them), the correction −128 · Σ of
+/// each lane's 4 of them (8 × i32), and its scale as f32. Kept in memory, so that the kernel
+/// takes each lane's four bytes and correction with a broadcast load rather than a shuffle.
 #[repr(C, align(64))]
 #[derive(Clone, Copy)]
 struct PrepBlock {
@@ -237,7 +246,7 @@ struct PrepBlock {
     corr: [i32; 8],
 }
 
-/// Where [`dot_lanes16`] reads a weight row's signed quants: block i's at `base + i · stride`.
+/// Where the lane kernels read a weight row's signed quants: block i's at `base + i · stride`.
 #[derive(Clone, Copy)]
 struct Quants {
     base: *const u8,
@@ -245,7 +254,7 @@ struct Quants {
 }
 
 #[inline]
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn prep_row(
     nb: usize,
     w: *const u8,
@@ -260,13 +269,14 @@ unsafe fn prep_row(
     for i in 0..nb {
         let wb = w.add(i * w_block);
         let q = sw(wb);
-        // −128 · (sum of each lane's 4 weight bytes): 128 as the unsigned operand.
-        let sum128 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(i8::MIN), q);
+        // −128 · (sum of each lane's 4 weight bytes): pair sums (1 · q), then × −128 and added.
+        let pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+        let corr = _mm256_madd_epi16(pairs, _mm256_set1_epi16(-128));
         let b = blocks.as_mut_ptr().add(i);
         if !in_place {
             _mm256_store_si256((*b).quants.as_mut_ptr() as *mut __m256i, q);
         }
-        _mm256_store_si256((*b).corr.as_mut_ptr() as *mut __m256i, _mm256_sub_epi32(_mm256_setzero_si256(), sum128));
+        _mm256_store_si256((*b).corr.as_mut_ptr() as *mut __m256i, corr);
         *scales.as_mut_ptr().add(i) = _mm256_cvtss_f32(load_f16x8(wb));
     }
     if in_place {
@@ -277,13 +287,13 @@ unsafe fn prep_row(
 }
 
 /// One weight row, made ready by [`prep_row`], against a 16-row group packed at `a` by
-/// [`pack_lanes16`]: the 16 dot products.
+/// [`pack_lanes`]: the dot products of its first `out.len()` rows, into `out`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-unsafe fn dot_lanes16(nb: usize, quants: Quants, blocks: &[PrepBlock], scales: &[f32], a: *const u8) -> __m512 {
+unsafe fn dot_lanes16(nb: usize, quants: Quants, blocks: &[PrepBlock], scales: &[f32], a: *const u8, out: &mut [f32]) {
     let mut acc = [_mm512_setzero_ps(); 8];
     for i in 0..nb {
-        let ab = a.add(i * LANES_BLOCK);
+        let ab = a.add(i * lanes_block(16));
         let wq = quants.base.add(i * quants.stride);
         let corr = (*blocks.as_ptr().add(i)).corr.as_ptr();
         let d = _mm512_mul_ps(_mm512_set1_ps(*scales.get_unchecked(i)), _mm512_load_ps(ab.add(512) as *const f32));
@@ -296,68 +306,46 @@ unsafe fn dot_lanes16(nb: usize, quants: Quants, blocks: &[PrepBlock], scales: &
     }
     // hsum8's tree, lane by lane: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
     let t: [__m512; 4] = std::array::from_fn(|k| _mm512_add_ps(acc[k], acc[k + 4]));
-    _mm512_add_ps(_mm512_add_ps(t[0], t[2]), _mm512_add_ps(t[1], t[3]))
+    let v = _mm512_add_ps(_mm512_add_ps(t[0], t[2]), _mm512_add_ps(t[1], t[3]));
+    let n = out.len().min(16);
+    _mm512_mask_storeu_ps(out.as_mut_ptr(), ((1u32 << n) - 1) as u16, v);
 }
 
-/// The AVX-512 driver: the activation rows in 16-row groups ([`lanes_split`]) through
-/// [`dot_lanes16`], the rest through the row-pair kernel [`dot_blocks_512`] in groups of
-/// eight, four and the rest; `offset` is the weights' (u = q + offset).
+/// [`dot_lanes16`] with AVX-VNNI only: 8 rows to a 256-bit register.
 #[inline]
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn rows_lanes(
-    blocks: usize,
-    w: &[u8],
-    w_rows: usize,
-    a: &[u8],
-    a_rows: usize,
-    out: &mut [f32],
-    w_block: usize,
-    offset: u8,
-    uw: impl Fn(*const u8) -> __m256i + Copy,
-) {
-    let (groups, pair_start) = lanes_split(a_rows);
-    let mut lanes = A_LANES.with(|c| c.take());
-    pack_lanes16(a, a_rows, blocks, groups, &mut lanes);
-    let mut packed = A_PACKED.with(|c| c.take());
-    let pair_rows = a_rows - pair_start;
-    pack_q8_0(&a[pair_start * blocks * 34..], pair_rows, blocks, offset, true, 8, &mut packed);
-    // Q8_0 blocks (34 bytes) hold their signed quants after the scale.
-    let in_place = w_block == 34;
-    let signed = move |wb: *const u8| match in_place {
-        true => load256(wb.add(2)),
-        false => _mm256_sub_epi8(uw(wb), _mm256_set1_epi8(offset as i8)),
-    };
-    let (mut prep, mut scales) = (Vec::new(), Vec::new());
-    for r in 0..w_rows {
-        let wp = w.as_ptr().add(r * blocks * w_block);
-        let out = &mut out[r * a_rows..(r + 1) * a_rows];
-        let quants = match groups {
-            0 => Quants { base: wp, stride: 0 },
-            _ => prep_row(blocks, wp, w_block, signed, in_place, &mut prep, &mut scales),
-        };
-        for g in 0..groups {
-            let v = dot_lanes16(blocks, quants, &prep, &scales, lanes.as_ptr().add(g * blocks * LANES_BLOCK));
-            let n = (a_rows - g * 16).min(16);
-            _mm512_mask_storeu_ps(out.as_mut_ptr().add(g * 16), ((1u32 << n) - 1) as u16, v);
+#[target_feature(enable = "avx2,fma,f16c,avxvnni")]
+unsafe fn dot_lanes8(nb: usize, quants: Quants, blocks: &[PrepBlock], scales: &[f32], a: *const u8, out: &mut [f32]) {
+    let mut acc = [_mm256_setzero_ps(); 8];
+    for i in 0..nb {
+        let ab = a.add(i * lanes_block(8));
+        let wq = quants.base.add(i * quants.stride);
+        let corr = (*blocks.as_ptr().add(i)).corr.as_ptr();
+        let d = _mm256_mul_ps(_mm256_set1_ps(*scales.get_unchecked(i)), _mm256_load_ps(ab.add(256) as *const f32));
+        for (j, acc) in acc.iter_mut().enumerate() {
+            let qa = _mm256_load_si256(ab.add(j * 32) as *const _);
+            let wj = (wq.add(4 * j) as *const i32).read_unaligned();
+            let s = _mm256_dpbusd_avx_epi32(_mm256_set1_epi32(*corr.add(j)), qa, _mm256_set1_epi32(wj));
+            *acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), *acc);
         }
-        let out = &mut out[pair_start..];
-        in_groups!(pair_rows, 8, |c, N| {
-            let group = packed.as_ptr().add(c * blocks * 96);
-            out[c..c + N].copy_from_slice(&dot_blocks_512::<N>(blocks, wp, w_block, group, uw));
-        });
     }
-    A_PACKED.with(|c| c.replace(packed));
-    A_LANES.with(|c| c.replace(lanes));
+    let t: [__m256; 4] = std::array::from_fn(|k| _mm256_add_ps(acc[k], acc[k + 4]));
+    let v = _mm256_add_ps(_mm256_add_ps(t[0], t[2]), _mm256_add_ps(t[1], t[3]));
+    let mut lanes = [0f32; 8];
+    _mm256_storeu_ps(lanes.as_mut_ptr(), v);
+    let n = out.len().min(8);
+    out[..n].copy_from_slice(&lanes[..n]);
 }
 
-/// Generates, for the kernel `$dot` and its target features, the driver (the activations
-/// packed once per call with offset `offset` and negated corrections, then every weight row
-/// against the activation rows in groups of eight, then four, then the rest — the groups
-/// [`pack_q8_0`] lays out) and the Q8_0, Q4_0 and Q5_0 entry points, which take the arguments
-/// of the parent module's `rows_q8_0`, `rows_q4_0` and `rows_q5_0` and give their bits.
+/// Generates, for the kernels `$lanes` (W = `$w` rows in the lanes of a register) and `$dot`
+/// (rows one by one, or in pairs) and their target features, the driver and the Q8_0, Q4_0
+/// and Q5_0 entry points, which take the arguments of the parent module's `rows_q8_0`,
+/// `rows_q4_0` and `rows_q5_0` and give their bits. The driver packs the activations once per
+/// call: the W-row groups ([`lanes_split`], the last padded when it has `$pad_from` rows or
+/// more) for `$lanes`, the rest with offset `offset` and negated corrections in groups of
+/// eight, four and the rest ([`pack_q8_0`]) for `$dot`; then it takes every weight row against
+/// all the groups.
 macro_rules! vnni_rows {
-    ($mod:ident, $features:literal, $dot:ident, widest $widest:literal, lanes $lanes:literal) => {
+    ($mod:ident, $features:literal, $dot:ident, lanes $lanes:ident, $w:literal, pad from $pad_from:literal) => {
         pub(crate) mod $mod {
             use super::*;
 
@@ -375,20 +363,38 @@ macro_rules! vnni_rows {
                 offset: u8,
                 uw: impl Fn(*const u8) -> __m256i + Copy,
             ) {
-                if $lanes {
-                    return rows_lanes(blocks, w, w_rows, a, a_rows, out, w_block, offset, uw);
-                }
+                let (groups, rest_start) = lanes_split(a_rows, $w, $pad_from);
+                let mut lanes = A_LANES.with(|c| c.take());
+                pack_lanes::<$w>(a, a_rows, blocks, groups, &mut lanes);
                 let mut packed = A_PACKED.with(|c| c.take());
-                pack_q8_0(a, a_rows, blocks, offset, true, $widest, &mut packed);
-                let group = |c: usize| packed.as_ptr().add(c * blocks * 96);
+                let rest_rows = a_rows - rest_start;
+                pack_q8_0(&a[rest_start * blocks * 34..], rest_rows, blocks, offset, true, &mut packed);
+                // Q8_0 blocks (34 bytes) hold their signed quants after the scale.
+                let in_place = w_block == 34;
+                let signed = move |wb: *const u8| match in_place {
+                    true => load256(wb.add(2)),
+                    false => _mm256_sub_epi8(uw(wb), _mm256_set1_epi8(offset as i8)),
+                };
+                let (mut prep, mut scales) = (Vec::new(), Vec::new());
                 for r in 0..w_rows {
                     let wp = w.as_ptr().add(r * blocks * w_block);
                     let out = &mut out[r * a_rows..(r + 1) * a_rows];
-                    in_groups!(a_rows, $widest, |c, N| {
-                        out[c..c + N].copy_from_slice(&$dot::<N>(blocks, wp, w_block, group(c), uw));
+                    if groups > 0 {
+                        let quants = prep_row(blocks, wp, w_block, signed, in_place, &mut prep, &mut scales);
+                        for g in 0..groups {
+                            let group = lanes.as_ptr().add(g * blocks * lanes_block($w));
+                            let rows = g * $w..(g * $w + $w).min(a_rows);
+                            $lanes(blocks, quants, &prep, &scales, group, &mut out[rows]);
+                        }
+                    }
+                    let out = &mut out[rest_start..];
+                    in_groups!(rest_rows, |c, N| {
+                        let group = packed.as_ptr().add(c * blocks * 96);
+                        out[c..c + N].copy_from_slice(&$dot::<N>(blocks, wp, w_block, group, uw));
                     });
                 }
                 A_PACKED.with(|c| c.replace(packed));
+                A_LANES.with(|c| c.replace(lanes));
             }
 
             #[target_feature(enable = $features)]
@@ -409,8 +415,11 @@ macro_rules! vnni_rows {
     };
 }
 
-vnni_rows!(avx512, "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni", dot_blocks_512, widest 16, lanes true);
-vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256, widest 8, lanes false);
+// The padding thresholds: a padded group of 16 takes about as long as nine rows in pairs and
+// half as long again as eight; a group of 8 with AVX-VNNI as long as six rows one by one
+// (`BANDWIDTH_ROWS` in the `bandwidth` example).
+vnni_rows!(avx512, "avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni", dot_blocks_512, lanes dot_lanes16, 16, pad from 9);
+vnni_rows!(avx, "avx2,fma,f16c,avxvnni", dot_blocks_256, lanes dot_lanes8, 8, pad from 6);
 
 // ---------------------------------------------------------------------------------------------
 // Q4_K and Q6_K against Q8_K activations with AVX-512 (the same CPUs): two activation rows to a
@@ -643,7 +652,7 @@ unsafe fn rows_k<const KIND: u8>(nb: usize, w: &[u8], w_rows: usize, a: &[u8], a
     for r in 0..w_rows {
         let wp = w.as_ptr().add(r * nb * w_block);
         let out = &mut out[r * a_rows..(r + 1) * a_rows];
-        in_groups!(a_rows, 8, |c, N| {
+        in_groups!(a_rows, |c, N| {
             let rows: [*const u8; N] = std::array::from_fn(|i| row(c + i));
             let (p, s) = (pairs(c), scales(c));
             out[c..c + N].copy_from_slice(&match KIND {
