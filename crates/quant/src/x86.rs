@@ -26,7 +26,8 @@ use std::sync::OnceLock;
 use crate::GgmlType;
 
 /// Runs `$body` for each group of the `$rows` activation rows the kernels take at once, in
-/// order: eight rows while that many are left, then four, then the rest (3, 2 or 1). In `$body`, `$c` is the group's first row and `$n` its size, a constant.
+/// order: eight rows while that many are left, then four, then the rest (3, 2 or 1). In
+/// `$body`, `$c` is the group's first row and `$n` its size, a constant.
 /// The packing ([`pack_q8_0`]) and every driver walk the rows through here, so their groups
 /// cannot differ.
 macro_rules! in_groups {
