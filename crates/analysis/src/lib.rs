@@ -3,7 +3,11 @@
 //! A review runs four passes over each file:
 //!
 //! 1. **Parse** with `ruff_python_parser`. A syntax error becomes a finding (rule `FCR000`)
-//!    and the other passes are skipped for that file.
+//!    and the other passes are skipped for that file. So does nesting deeper than
+//!    [`MAX_NESTING`] levels (brackets, indented blocks, operator, attribute, call and
+//!    subscript chains), found by a linear scan before parsing: such a file gets one `FCR000`
+//!    finding saying it was not analysed. Every file is reviewed on a thread with a
+//!    [`REVIEW_STACK_BYTES`] stack, whichever thread asks for the review.
 //! 2. **Names** ([`semantic`](crate::semantic)): `ruff_python_semantic`'s model of scopes and
 //!    bindings, driven over the module, gives undefined names, unused imports and unused locals.
 //! 3. **Types** ([`infer`](crate::infer)): a flow-sensitive inference pass of our own over
@@ -28,6 +32,7 @@
 //! [`output`] renders a [`Report`] as text, JSON or SARIF 2.1.0.
 
 mod builtin_attrs;
+mod depth;
 mod exhaustive;
 mod files;
 mod finding;
@@ -46,6 +51,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast};
 use ruff_text_size::{Ranged, TextRange};
 
+pub use depth::MAX_NESTING;
 pub use files::{collect_files, ReviewOptions, SkipReason, MAX_FILE_BYTES};
 pub use finding::{Finding, Position, Rule, Severity};
 pub use source::code_frame;
@@ -96,9 +102,48 @@ pub fn review_source(source: &str) -> Vec<Finding> {
     review_file_source(Path::new("module.py"), source)
 }
 
+/// The stack of the threads that parse and analyse a file: the parser and the passes recurse
+/// once per level of nesting, up to [`MAX_NESTING`] levels.
+pub const REVIEW_STACK_BYTES: usize = 256 << 20;
+
+thread_local! {
+    /// Set on threads started with a [`REVIEW_STACK_BYTES`] stack.
+    static LARGE_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` on a thread with a [`REVIEW_STACK_BYTES`] stack: this one if it has it, a new
+/// scoped thread otherwise (the caller may be a server's worker with a small stack).
+fn on_large_stack<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    if LARGE_STACK.with(|l| l.get()) {
+        return work();
+    }
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("review".into())
+            .stack_size(REVIEW_STACK_BYTES)
+            .spawn_scoped(scope, || {
+                LARGE_STACK.with(|l| l.set(true));
+                work()
+            });
+        match spawned {
+            Ok(handle) => match handle.join() {
+                Ok(value) => value,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            // No thread to be had: the depth bound still keeps the recursion modest.
+            Err(_) => unreachable_spawn(),
+        }
+    })
+}
+
+#[cold]
+fn unreachable_spawn() -> ! {
+    panic!("could not start a review thread: the system refused a new thread")
+}
+
 /// Reviews one file's text; the path only decides whether it is a package `__init__.py`.
 pub fn review_file_source(path: &Path, source: &str) -> Vec<Finding> {
-    let raw = check(path, source);
+    let raw = on_large_stack(|| check(path, source));
     let index = source::LineIndex::new(source);
     let mut findings: Vec<Finding> = raw
         .into_iter()
@@ -169,6 +214,22 @@ fn suppressed(line: &str, rule: Rule) -> bool {
 }
 
 fn check(path: &Path, source: &str) -> Vec<RawFinding> {
+    if let Some(at) = depth::too_deep(source, MAX_NESTING) {
+        let line = source[..at].matches('\n').count() + 1;
+        let message = format!(
+            "Nesting deeper than {MAX_NESTING} levels at line {line}; the file was not analysed."
+        );
+        let end = source[at..]
+            .chars()
+            .next()
+            .map_or(at, |c| at + c.len_utf8());
+        return vec![RawFinding {
+            rule: Rule::SyntaxError,
+            message,
+            start: at,
+            end,
+        }];
+    }
     let parsed = match ruff_python_parser::parse_module(source) {
         Ok(parsed) => parsed,
         Err(error) => {
@@ -229,7 +290,8 @@ pub fn review_paths(paths: &[PathBuf], options: &ReviewOptions) -> Report {
     // parser and the passes: give each worker a large stack.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.max(1))
-        .stack_size(256 << 20)
+        .stack_size(REVIEW_STACK_BYTES)
+        .start_handler(|_| LARGE_STACK.with(|l| l.set(true)))
         .build();
     let run = |files: &[PathBuf]| -> Vec<Result<FileReview, Skipped>> {
         files.par_iter().map(|path| review_one(path)).collect()
