@@ -59,3 +59,29 @@ fn syntax_errors_and_binary_files_do_not_stop_the_review() {
     assert!(stdout.contains("skipped") && stdout.contains("blob.py"), "{stdout}");
     assert!(stdout.contains("2 files reviewed"), "{stdout}");
 }
+
+/// Deep nesting aborted the CLI at ~300k levels (and a 2 MB file of parentheses took 2.2 GB):
+/// now each shape, at depths 10^3 to 10^6, is one FCR000 finding and exit status 1.
+#[test]
+fn deep_nesting_is_a_finding_not_a_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shapes = [
+        ("x = ", "-", "1"),
+        ("x = ", "(", ""),
+        ("x = a", ".b", ""),
+        ("x = ", "1+", "1"),
+    ];
+    for depth in [1_000, 10_000, 100_000, 1_000_000] {
+        for (n, (head, link, tail)) in shapes.iter().enumerate() {
+            let path = dir.path().join(format!("deep{n}_{depth}.py"));
+            std::fs::write(&path, format!("{head}{}{tail}\n", link.repeat(depth))).expect("write");
+            let (code, stdout, stderr) = review(&[path.to_str().expect("utf-8 path")]);
+            if stdout.contains("skipped") {
+                continue; // over the file size limit: not reviewed, not this test's subject
+            }
+            assert_eq!(code, 1, "{link:?} x {depth}: {stdout}{stderr}");
+            assert!(stdout.contains("FCR000 [syntax-error]"), "{stdout}");
+            assert!(stdout.contains("Nesting deeper than"), "{stdout}");
+        }
+    }
+}
